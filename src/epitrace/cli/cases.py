@@ -1,0 +1,188 @@
+"""`epitrace cases`, `visits`, `contacts`: investigation from the command line."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+from sqlalchemy import select
+
+from epitrace.cli._common import (
+    FORMAT_OPTION,
+    OutputFormat,
+    cli_actor,
+    console,
+    emit,
+    engine,
+    parse_date,
+    parse_datetime,
+)
+from epitrace.domain.identity import Identity
+from epitrace.domain.periods import infectious_period
+from epitrace.storage.cases import get_case, profile_of, update_case
+from epitrace.storage.db import write_session
+from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
+from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, subtree_ids
+from epitrace.storage.models import Case, Contact, ExposureWindow, Person, Place, Task
+from epitrace.storage import audit
+
+cases_app = typer.Typer(help="Cases: list, show and record interview facts.")
+visits_app = typer.Typer(help="Itinerary visits of a case (exposure windows follow).")
+contacts_app = typer.Typer(help="Contacts named by a case (follow-up tasks follow).")
+
+
+@cases_app.command("list")
+def cases_list(
+    jurisdiction: str | None = typer.Option(None, "--jurisdiction", "-j", help="Only this jurisdiction and those below it."),
+    status: str | None = typer.Option(None, "--status", help="Only cases with this status."),
+    limit: int = typer.Option(100, "--limit", help="At most this many cases, newest result first."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List cases, newest result first.
+
+    Example:
+        epitrace cases list --jurisdiction D1 --format table
+    """
+    actor = cli_actor()
+    with write_session(engine()) as session:
+        query = select(Case, Person).join(Person, Person.id == Case.person_id)
+        if jurisdiction:
+            query = query.where(Case.jurisdiction_id.in_(subtree_ids(session, jurisdiction)))
+        if status:
+            query = query.where(Case.status == status)
+        codes = codes_by_id(session)
+        rows = []
+        for case, person in session.execute(query.order_by(Case.reported_on.desc(), Case.id.desc()).limit(limit)):
+            audit.record(session, actor, action="read", record_type="case", record_id=case.id, person_id=person.id)
+            rows.append({
+                "case_id": case.id, "person_id": person.id, "name": f"{person.given_name} {person.family_name}",
+                "status": case.status, "jurisdiction": codes[case.jurisdiction_id], "reported_on": case.reported_on,
+                "onset": case.onset_date, "interviewed_on": case.interviewed_on,
+            })
+    emit(rows, fmt, title="Cases")
+
+
+@cases_app.command("show")
+def cases_show(case_id: int = typer.Argument(help="Case id.")) -> None:
+    """Show a case: infectious period, visits and windows, contacts, open tasks.
+
+    Example:
+        epitrace cases show 12
+    """
+    actor = cli_actor()
+    with write_session(engine()) as session:
+        case = get_case(session, case_id, actor=actor)
+        person = session.get_one(Person, case.person_id)
+        console.print(f"[bold]Case {case.id}[/bold] {person.given_name} {person.family_name} "
+                      f"(person {person.id}, born {person.date_of_birth}) — {case.status}")
+        console.print(f"Reported {case.reported_on}; specimen {case.specimen_date}; onset {case.onset_date}; "
+                      f"isolation {case.isolation_date}; interviewed {case.interviewed_on}")
+        if case.onset_date or case.specimen_date:
+            period = infectious_period(profile_of(session, case), onset=case.onset_date,
+                                       specimen=case.specimen_date, isolation=case.isolation_date)
+            console.print(f"Infectious {period.first_day} to {period.last_day} ({period.basis})")
+        windows = session.execute(
+            select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id)
+            .where(ExposureWindow.case_id == case.id).order_by(ExposureWindow.start_at)
+        ).all()
+        emit([{"window": w.id, "place": p.name, "kind": p.kind, "start": w.start_at, "end": w.end_at}
+              for w, p in windows], OutputFormat.table, title="Exposure windows")
+        contacts = session.execute(
+            select(Contact, Person).join(Person, Person.id == Contact.person_id).where(Contact.case_id == case.id)
+        ).all()
+        emit([{"contact": c.id, "person": p.id, "name": f"{p.given_name} {p.family_name}", "setting": c.setting,
+               "last_exposure": c.last_exposure_on, "status": c.status} for c, p in contacts],
+             OutputFormat.table, title="Contacts")
+        tasks = session.scalars(select(Task).where(Task.case_id == case.id)).all()
+        emit([{"task": t.id, "kind": t.kind, "due": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
+             OutputFormat.table, title="Case tasks")
+
+
+@cases_app.command("update")
+def cases_update(
+    case_id: int = typer.Argument(help="Case id."),
+    onset: str | None = typer.Option(None, "--onset", help="Symptom onset date, YYYY-MM-DD."),
+    isolation: str | None = typer.Option(None, "--isolation", help="Date the case isolated, YYYY-MM-DD."),
+    status: str | None = typer.Option(None, "--status", help="suspected, probable, confirmed or discarded."),
+    interviewed: str | None = typer.Option(None, "--interviewed", help="Date of the interview; closes the interview task."),
+) -> None:
+    """Record interview facts for a case; exposure windows are derived again.
+
+    Example:
+        epitrace cases update 12 --onset 2026-03-09 --isolation 2026-03-12 --interviewed 2026-03-13
+    """
+    with write_session(engine()) as session:
+        case = update_case(
+            session, case_id, actor=cli_actor(),
+            onset=parse_date(onset, option="--onset"), isolation=parse_date(isolation, option="--isolation"),
+            status=status, interviewed_on=parse_date(interviewed, option="--interviewed"),
+        )
+        console.print(f"Updated case {case.id}.")
+
+
+@visits_app.command("add")
+def visits_add(
+    case_id: int = typer.Argument(help="Case id."),
+    place: str = typer.Option(..., "--place", help="Place name, e.g. 'Blue Door Café'."),
+    kind: str = typer.Option("venue", "--kind", help="home, work, school, venue or other."),
+    lat: float | None = typer.Option(None, "--lat", help="Latitude in degrees."),
+    lon: float | None = typer.Option(None, "--lon", help="Longitude in degrees."),
+    start: str = typer.Option(..., "--start", help="Arrival, ISO-8601 with offset."),
+    end: str = typer.Option(..., "--end", help="Departure, ISO-8601 with offset."),
+    source: str = typer.Option("interview", "--source", help="interview, check-in or trail."),
+) -> None:
+    """Add a visit to a case's itinerary.
+
+    Example:
+        epitrace visits add 12 --place "Blue Door Café" --lat 52.37 --lon 4.89 \\
+            --start 2026-03-10T18:00+01:00 --end 2026-03-10T20:00+01:00
+    """
+    with write_session(engine()) as session:
+        visit = add_visit(
+            session, case_id, PlaceSpec(name=place, kind=kind, lat=lat, lon=lon),
+            start=parse_datetime(start, option="--start"), end=parse_datetime(end, option="--end"),
+            source=source, actor=cli_actor(),
+        )
+        window = session.scalar(select(ExposureWindow).where(ExposureWindow.visit_id == visit.id))
+        note = (f"exposure window {window.id}: {window.start_at} to {window.end_at} UTC" if window
+                else "outside the infectious period, so no exposure window")
+        console.print(f"Added visit {visit.id} to case {case_id}; {note}.")
+
+
+@contacts_app.command("add")
+def contacts_add(
+    case_id: int = typer.Argument(help="Id of the case who named the contact."),
+    given_name: str = typer.Option(..., "--given-name", help="Contact's given name."),
+    family_name: str = typer.Option(..., "--family-name", help="Contact's family name."),
+    dob: str | None = typer.Option(None, "--dob", help="Date of birth, YYYY-MM-DD, if known."),
+    phone: str | None = typer.Option(None, "--phone", help="Phone number, if known."),
+    national_id: str | None = typer.Option(None, "--national-id", help="National id, if known."),
+    setting: str = typer.Option(..., "--setting", help="household, work, school, venue, ..."),
+    relationship: str | None = typer.Option(None, "--relationship", help="e.g. partner, colleague."),
+    last_exposure: str = typer.Option(..., "--last-exposure", help="Last day of contact, YYYY-MM-DD."),
+    identified_on: str | None = typer.Option(None, "--on", help="Day the contact was identified (default today)."),
+    jurisdiction: str | None = typer.Option(None, "--jurisdiction", help="Contact's jurisdiction (default the case's)."),
+) -> None:
+    """Record a contact named by a case; follow-up tasks are created with due dates and reasons.
+
+    Example:
+        epitrace contacts add 12 --given-name Ana --family-name Silva --dob 1990-04-02 \\
+            --setting household --last-exposure 2026-03-11
+    """
+    with write_session(engine()) as session:
+        jurisdiction_id = get_jurisdiction(session, jurisdiction).id if jurisdiction else None
+        outcome = add_contact(
+            session, case_id,
+            Identity(given_name, family_name, parse_date(dob, option="--dob"), phone, national_id),
+            setting=setting, relationship=relationship,
+            last_exposure=parse_date(last_exposure, option="--last-exposure"),  # type: ignore[arg-type]
+            identified_on=parse_date(identified_on, option="--on") or date.today(),
+            actor=cli_actor(), jurisdiction_id=jurisdiction_id,
+        )
+        c = outcome.contact
+        if not outcome.created:
+            console.print(f"Person {c.person_id} is already contact {c.id} of case {case_id}; last exposure now {c.last_exposure_on}.")
+        elif outcome.tasks == 0:
+            console.print(f"Recorded contact {c.id} (person {c.person_id}), who is already a case: a transmission link was proposed.")
+        else:
+            console.print(f"Recorded contact {c.id} (person {c.person_id}) with {outcome.tasks} follow-up task(s).")

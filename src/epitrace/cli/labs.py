@@ -1,0 +1,97 @@
+"""`epitrace import labs`: lab results from CSV, all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import typer
+
+from epitrace.cli._common import cli_actor, console, engine, err_console
+from epitrace.errors import ImportRejected, InputError
+from epitrace.intake.labs import parse_lab_csv, write_errors_csv
+from epitrace.storage.db import write_session
+from epitrace.storage.labs import LabImportReport, import_lab_rows
+
+import_app = typer.Typer(help="Import data files (lab results).")
+MAX_ERRORS_SHOWN = 20
+
+
+class _DryRunRollback(Exception):
+    """Raised inside the transaction to undo a dry run."""
+
+
+@import_app.command("labs")
+def import_labs(
+    file: Path = typer.Argument(help="CSV file of lab results (UTF-8, one row per result)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate and report what would change; write nothing."),
+) -> None:
+    """Import lab results from CSV; if any row is invalid nothing is written.
+
+    Columns: lab_id, specimen_id, collected_on, resulted_on, result, test_type, given_name,
+    family_name, date_of_birth, sex, phone, national_id, address, jurisdiction_code.
+    Errors go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
+
+    Example:
+        epitrace import labs results-2026-03-14.csv --dry-run
+        epitrace import labs results-2026-03-14.csv
+    """
+    if not file.is_file():
+        raise InputError(f"lab file {str(file)!r} does not exist or is not a file; check the path")
+    data = file.read_bytes()
+    errors_path = Path(f"{file}.errors.csv")
+    try:
+        rows = parse_lab_csv(data, source=file.name)
+        report = _import(rows, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+    except ImportRejected as rejected:
+        write_errors_csv(str(errors_path), rejected.errors)
+        err_console.print(f"Error: {rejected.message}", markup=False, highlight=False)
+        for error in rejected.errors[:MAX_ERRORS_SHOWN]:
+            err_console.print(f"  {error}", markup=False, highlight=False)
+        if len(rejected.errors) > MAX_ERRORS_SHOWN:
+            err_console.print(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more")
+        err_console.print(f"All problems are listed in {errors_path}; fix them and import the file again.")
+        raise typer.Exit(1) from None
+    if errors_path.exists():
+        errors_path.unlink()  # stale list from an earlier failed attempt
+    console.print(describe_report(report, source=file.name, dry_run=dry_run), markup=False, highlight=False)
+
+
+def _import(rows, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:  # type: ignore[no-untyped-def]
+    result: LabImportReport | None = None
+    try:
+        with write_session(engine()) as session:
+            result = import_lab_rows(session, rows, source=source, sha256=sha256, actor=cli_actor())
+            if dry_run:
+                raise _DryRunRollback
+    except _DryRunRollback:
+        pass
+    assert result is not None
+    return result
+
+
+def describe_report(report: LabImportReport, *, source: str, dry_run: bool) -> str:
+    """The summary line(s) a person reads after an import."""
+    if report.imported == 0:
+        return (
+            f"Nothing to import from {source}: all {report.rows} row(s) were imported before "
+            "(same lab_id and specimen_id, same content). The database is unchanged."
+        )
+    verb = "Would import" if dry_run else "Imported"
+    results = ", ".join(f"{n} {kind}" for kind, n in sorted(report.new_results.items()))
+    lines = [f"{verb} {report.imported} result(s) from {source} ({results})."]
+    if report.already_imported:
+        lines.append(f"{report.already_imported} row(s) were already imported and are unchanged.")
+    lines.append(
+        f"New persons: {report.new_persons}. New cases: {report.new_cases}; positives joining an open case: "
+        f"{report.joined_cases}; contacts who became cases: {report.contacts_became_cases}; "
+        f"contact tests closed: {report.tests_closed}."
+    )
+    if report.merge_candidates:
+        lines.append(
+            f"{report.merge_candidates} possible duplicate person(s) found: review them with "
+            "`epitrace persons duplicates`."
+        )
+    if dry_run:
+        lines.append("Dry run: nothing was written.")
+    return "\n".join(lines)

@@ -1,0 +1,49 @@
+"""`epitrace persons`: duplicate candidates and merges."""
+
+from __future__ import annotations
+
+import typer
+
+from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine
+from epitrace.storage.db import write_session
+from epitrace.storage.persons import list_duplicate_candidates, merge_persons
+
+persons_app = typer.Typer(help="Persons: possible duplicates and merges.")
+
+
+@persons_app.command("duplicates")
+def duplicates(fmt: OutputFormat = FORMAT_OPTION) -> None:
+    """List possible duplicate persons with the evidence; nothing is merged without you.
+
+    Example:
+        epitrace persons duplicates --format table
+    """
+    # A write session: each person shown is recorded in the audit log.
+    with write_session(engine()) as session:
+        rows = [
+            {
+                "person_a": a.id,
+                "name_a": f"{a.given_name} {a.family_name}",
+                "person_b": b.id,
+                "name_b": f"{b.given_name} {b.family_name}",
+                "date_of_birth": a.date_of_birth,
+                "evidence": candidate.evidence,
+            }
+            for candidate, a, b in list_duplicate_candidates(session, actor=cli_actor())
+        ]
+    emit(rows, fmt, title="Possible duplicate persons")
+
+
+@persons_app.command("merge")
+def merge(
+    keep: int = typer.Argument(help="Id of the person to keep."),
+    other: int = typer.Argument(help="Id of the person merged into it; their records move, nothing is deleted."),
+) -> None:
+    """Merge person OTHER into KEEP, keeping every record.
+
+    Example:
+        epitrace persons merge 12 57
+    """
+    with write_session(engine()) as session:
+        kept = merge_persons(session, keep, other, actor=cli_actor())
+        console.print(f"Merged person {other} into person {kept.id}; their lab results, cases, contacts and tasks now belong to {kept.id}.")

@@ -1,0 +1,69 @@
+"""`epitrace tasks`: the follow-up queue and recording results."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
+from epitrace.domain.statuses import TaskKind
+from epitrace.storage.cases import register_positive
+from epitrace.storage.db import write_session
+from epitrace.storage.jurisdictions import subtree_ids
+from epitrace.storage.tasks import close_task, get_task, list_tasks
+
+tasks_app = typer.Typer(help="Follow-up tasks: interviews, notifications, tests and symptom checks.")
+
+
+@tasks_app.command("list")
+def tasks_list(
+    overdue: bool = typer.Option(False, "--overdue", help="Only open tasks whose due date has passed."),
+    jurisdiction: str | None = typer.Option(None, "--jurisdiction", "-j", help="Only this jurisdiction and those below it."),
+    kind: str | None = typer.Option(None, "--kind", help="interview, notify, test or symptom_check."),
+    status: str = typer.Option("open", "--status", help="open, done or cancelled."),
+    today: str | None = typer.Option(None, "--today", help="Treat this date as today (YYYY-MM-DD)."),
+    limit: int = typer.Option(100, "--limit", help="At most this many tasks, soonest due first."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """List follow-up tasks, soonest due first.
+
+    Example:
+        epitrace tasks list --overdue --jurisdiction D1 --format table
+    """
+    as_of = parse_date(today, option="--today") or date.today()
+    with write_session(engine()) as session:
+        ids = subtree_ids(session, jurisdiction) if jurisdiction else None
+        views, total = list_tasks(
+            session, today=as_of, actor=cli_actor(), jurisdiction_ids=ids, status=status,
+            overdue=overdue, kind=kind, limit=limit,
+        )
+    emit([v.__dict__ for v in views], fmt, title=f"Tasks ({len(views)} of {total})")
+
+
+@tasks_app.command("done")
+def tasks_done(
+    task_id: int = typer.Argument(help="Task id."),
+    result: str = typer.Option(..., "--result", help="For tests: positive, negative or inconclusive; otherwise free text."),
+    on: str | None = typer.Option(None, "--on", help="Day it was done (default today)."),
+) -> None:
+    """Record the result of a task and close it; a positive test makes the contact a linked case.
+
+    Example:
+        epitrace tasks done 311 --result negative
+    """
+    done_on = parse_date(on, option="--on") or date.today()
+    with write_session(engine()) as session:
+        task = get_task(session, task_id)
+        if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
+            outcome = register_positive(
+                session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id, specimen_on=done_on,
+                result_on=done_on, test_type="reported to tracer", evidence=f"Positive test recorded on task {task.id}",
+                actor=cli_actor(),
+            )
+            if task.status == "open":
+                close_task(session, task, result="positive", on=done_on, actor=cli_actor())
+            console.print(f"Task {task.id}: positive; case {outcome.case.id} " + ("opened and linked to its source." if outcome.created else "updated."))
+            return
+        close_task(session, task, result=result, on=done_on, actor=cli_actor())
+        console.print(f"Task {task.id} ({task.kind}) done: {task.result}.")

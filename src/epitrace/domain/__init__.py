@@ -1,0 +1,1 @@
+"""Pure rules and types of epitrace: no I/O here."""

@@ -1,0 +1,1 @@
+"""Importers: every row validated before anything is written."""

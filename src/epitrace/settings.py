@@ -1,0 +1,44 @@
+"""Configuration, declared once: every setting has a default, an environment variable and help."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+DEFAULT_DATABASE_URL = "sqlite:///epitrace.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings read from ``EPITRACE_*`` environment variables."""
+
+    database_url: str = field(
+        default=DEFAULT_DATABASE_URL,
+        metadata={
+            "env": "EPITRACE_DATABASE_URL",
+            "help": "SQLAlchemy URL of the database; SQLite file ./epitrace.db by default.",
+        },
+    )
+    small_count_threshold: int = field(
+        default=5,
+        metadata={
+            "env": "EPITRACE_SMALL_COUNT_THRESHOLD",
+            "help": "Counts below this are suppressed in aggregates that leave the system.",
+        },
+    )
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Build settings from the environment, falling back to the defaults."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = int(raw) if f.type in ("int", int) else raw
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def setting_help() -> dict[str, str]:
+    """Map each environment variable to its help text (used by the docs check)."""
+    return {f.metadata["env"]: f.metadata["help"] for f in fields(Settings)}

@@ -1,0 +1,77 @@
+"""The audit log: every read and write of personal data appends a hash-chained entry.
+
+Entry hash = SHA-256 over the previous hash and the entry's fields, so editing or deleting any
+entry breaks every hash after it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from epitrace.storage.models import AuditEvent, utcnow
+
+GENESIS_HASH = "0" * 64
+SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, and for what purpose (recorded with every access)."""
+
+    name: str = SYSTEM_ACTOR
+    purpose: str = "outbreak investigation"
+
+
+def _entry_hash(prev_hash: str, event: AuditEvent) -> str:
+    fields = [
+        prev_hash,
+        event.at.isoformat(),
+        event.actor,
+        event.action,
+        event.record_type,
+        event.record_id,
+        "" if event.person_id is None else str(event.person_id),
+        event.purpose,
+    ]
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str,
+    record_type: str,
+    record_id: object,
+    person_id: int | None,
+) -> None:
+    """Append one entry to the chain (inside the caller's transaction)."""
+    session.flush()
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    event = AuditEvent(
+        at=utcnow(),
+        actor=actor.name,
+        action=action,
+        record_type=record_type,
+        record_id=str(record_id),
+        person_id=person_id,
+        purpose=actor.purpose,
+        prev_hash=prev or GENESIS_HASH,
+    )
+    event.hash = _entry_hash(event.prev_hash, event)
+    session.add(event)
+    session.flush()
+
+
+def verify(session: Session) -> int | None:
+    """Id of the first entry whose chain is broken, or None when the whole log verifies."""
+    prev = GENESIS_HASH
+    for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(5000):
+        if event.prev_hash != prev or event.hash != _entry_hash(prev, event):
+            return event.id
+        prev = event.hash
+    return None

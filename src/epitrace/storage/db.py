@@ -1,0 +1,84 @@
+"""Engines and sessions. SQLite gets WAL, foreign keys, a busy timeout and one writer at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from epitrace.errors import ConfigurationError
+from epitrace.settings import Settings
+
+BUSY_TIMEOUT_MS = 30_000
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for ``url`` (default: settings), with SQLite set up for one writer and WAL."""
+    url = url or Settings.from_env().database_url
+    try:
+        engine = create_engine(url)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+        raise ConfigurationError(
+            f"EPITRACE_DATABASE_URL {url!r} is not a usable database URL ({exc}); "
+            "expected e.g. sqlite:///epitrace.db or postgresql+psycopg://user@host/db"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # Writers take the write lock up front, so two writers queue instead of failing late.
+        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A session whose work commits as one transaction, or is rolled back whole on any error."""
+    bound = engine.execution_options(sqlite_immediate=True)
+    with sessionmaker(bound, expire_on_commit=False)() as session:
+        with session.begin():
+            yield session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reading; anything written through it is rolled back."""
+    with sessionmaker(engine)() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+def is_initialised(engine: Engine) -> bool:
+    """Whether the schema has been created (``epitrace init`` has run)."""
+    return inspect(engine).has_table("alembic_version")
+
+
+def require_initialised(engine: Engine) -> None:
+    """Raise a clear error when the database was never initialised."""
+    if not is_initialised(engine):
+        raise ConfigurationError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} has no epitrace "
+            "tables; run `epitrace init` first (or set EPITRACE_DATABASE_URL to the right database)"
+        )

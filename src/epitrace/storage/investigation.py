@@ -1,0 +1,198 @@
+"""Investigation: a case's itinerary (visits), the exposure windows it implies, named contacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from epitrace.domain.followup import contact_tasks
+from epitrace.domain.identity import Identity
+from epitrace.domain.periods import clip_to_period, infectious_period
+from epitrace.domain.statuses import RESIDENTIAL_KINDS, ContactStatus, PlaceKind, VisitSource
+from epitrace.errors import InputError
+from epitrace.storage import audit
+from epitrace.storage.audit import Actor
+from epitrace.storage.cases import get_case, open_case_of, profile_of, propose_links
+from epitrace.storage.models import Case, Contact, ExposureWindow, Place, Visit
+from epitrace.storage.persons import resolve_person
+from epitrace.storage.tasks import create_tasks
+
+
+@dataclass(frozen=True)
+class PlaceSpec:
+    """A place as a tracer names it; ``external_ref`` identifies it in another system."""
+
+    name: str
+    kind: str = PlaceKind.VENUE.value
+    lat: float | None = None
+    lon: float | None = None
+    external_ref: str | None = None
+
+
+def get_or_create_place(session: Session, spec: PlaceSpec) -> Place:
+    """The stored place matching ``spec`` (by external reference, else name, kind and point)."""
+    if spec.kind not in {k.value for k in PlaceKind}:
+        raise InputError(f"place kind {spec.kind!r} is not valid: expected one of {', '.join(k.value for k in PlaceKind)}")
+    if spec.lat is not None and not -90 <= spec.lat <= 90:
+        raise InputError(f"latitude {spec.lat} is out of range: expected -90 to 90 degrees")
+    if spec.lon is not None and not -180 <= spec.lon <= 180:
+        raise InputError(f"longitude {spec.lon} is out of range: expected -180 to 180 degrees")
+    query = select(Place)
+    if spec.external_ref:
+        query = query.where(Place.external_ref == spec.external_ref)
+    else:
+        query = query.where(Place.name == spec.name, Place.kind == spec.kind, Place.lat == spec.lat, Place.lon == spec.lon)
+    place = session.scalar(query.limit(1))
+    if place is None:
+        place = Place(
+            kind=spec.kind,
+            name=spec.name,
+            lat=spec.lat,
+            lon=spec.lon,
+            is_residential=spec.kind in RESIDENTIAL_KINDS,
+            external_ref=spec.external_ref,
+        )
+        session.add(place)
+        session.flush()
+    return place
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def add_visit(
+    session: Session,
+    case_id: int,
+    place: PlaceSpec,
+    *,
+    start: datetime,
+    end: datetime,
+    source: str = VisitSource.INTERVIEW.value,
+    actor: Actor,
+) -> Visit:
+    """Record one itinerary visit; its exposure window follows from the infectious period."""
+    if end <= start:
+        raise InputError(
+            f"visit end {end.isoformat()} is not after its start {start.isoformat()}: "
+            "visits are [start, end) with end later than start"
+        )
+    if source not in {s.value for s in VisitSource}:
+        raise InputError(f"visit source {source!r} is not valid: expected one of {', '.join(s.value for s in VisitSource)}")
+    case = get_case(session, case_id, actor=actor)
+    stored_place = get_or_create_place(session, place)
+    visit = Visit(case_id=case.id, place_id=stored_place.id, start_at=_naive_utc(start), end_at=_naive_utc(end), source=source)
+    session.add(visit)
+    session.flush()
+    audit.record(session, actor, action="create", record_type="visit", record_id=visit.id, person_id=case.person_id)
+    derive_windows(session, case)
+    return visit
+
+
+def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:
+    """(Re)compute the case's exposure windows: each visit clipped to the infectious period."""
+    if case.onset_date is None and case.specimen_date is None:
+        return []
+    period = infectious_period(
+        profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date, isolation=case.isolation_date
+    )
+    existing = {w.visit_id: w for w in session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id))}
+    windows = []
+    for visit in session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.start_at)):
+        clipped = clip_to_period(
+            visit.start_at.replace(tzinfo=timezone.utc), visit.end_at.replace(tzinfo=timezone.utc), period
+        )
+        window = existing.pop(visit.id, None)
+        if clipped is None:
+            if window is not None:
+                session.delete(window)
+            continue
+        start, end = (_naive_utc(t) for t in clipped)
+        if window is None:
+            window = ExposureWindow(case_id=case.id, visit_id=visit.id, place_id=visit.place_id, start_at=start, end_at=end, basis=period.basis)
+            session.add(window)
+        else:
+            window.start_at, window.end_at, window.basis = start, end, period.basis
+        windows.append(window)
+    if existing:
+        session.execute(delete(ExposureWindow).where(ExposureWindow.id.in_([w.id for w in existing.values()])))
+    session.flush()
+    return windows
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """What naming a contact did."""
+
+    contact: Contact
+    created: bool
+    tasks: int
+
+
+def add_contact(
+    session: Session,
+    case_id: int,
+    identity: Identity,
+    *,
+    setting: str,
+    last_exposure: date,
+    identified_on: date,
+    actor: Actor,
+    relationship: str | None = None,
+    window_id: int | None = None,
+    jurisdiction_id: int | None = None,
+) -> ContactOutcome:
+    """Record a contact named by a case and plan their follow-up tasks with reasons.
+
+    A contact who is already a case gets no follow-up; a transmission link is proposed instead.
+    Naming the same person again for the same case keeps one contact with the later exposure.
+    """
+    case = get_case(session, case_id, actor=actor)
+    if not setting.strip():
+        raise InputError("a contact needs a setting, e.g. household, work, school or venue")
+    resolution = resolve_person(
+        session, identity, sex=None, address=None, jurisdiction_id=jurisdiction_id or case.jurisdiction_id, actor=actor
+    )
+    person = resolution.person
+    if person.id == case.person_id:
+        raise InputError(f"case {case_id} cannot be its own contact: the contact resolved to the case's own person {person.id}")
+    existing = session.scalar(select(Contact).where(Contact.case_id == case.id, Contact.person_id == person.id))
+    if existing is not None:
+        if last_exposure > existing.last_exposure_on:
+            existing.last_exposure_on = last_exposure
+        return ContactOutcome(existing, created=False, tasks=0)
+    profile = profile_of(session, case)
+    contact = Contact(
+        person_id=person.id,
+        case_id=case.id,
+        window_id=window_id,
+        setting=setting.strip(),
+        relationship_=relationship,
+        last_exposure_on=last_exposure,
+        identified_on=identified_on,
+        status=ContactStatus.ACTIVE.value,
+    )
+    session.add(contact)
+    session.flush()
+    audit.record(session, actor, action="create", record_type="contact", record_id=contact.id, person_id=person.id)
+    own_case = open_case_of(session, person.id)
+    if own_case is not None:
+        contact.status = ContactStatus.BECAME_CASE.value
+        propose_links(session, infectee=own_case, profile=profile, contacts=[contact], specimen_on=own_case.specimen_date or own_case.reported_on)
+        return ContactOutcome(contact, created=True, tasks=0)
+    exposure = f"{setting.strip()} contact of case {case.id}, last exposed {last_exposure.isoformat()}"
+    plan = contact_tasks(profile, identified_on=identified_on, last_exposure=last_exposure, exposure=exposure)
+    create_tasks(
+        session,
+        plan,
+        person_id=person.id,
+        jurisdiction_id=person.jurisdiction_id or case.jurisdiction_id,
+        created_on=identified_on,
+        contact_id=contact.id,
+    )
+    return ContactOutcome(contact, created=True, tasks=len(plan))

@@ -1,0 +1,35 @@
+"""Create or upgrade the schema with Alembic, then seed reference data."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, select
+
+from epitrace.domain.profiles import RESPIRATORY, DiseaseProfile
+from epitrace.storage.db import MIGRATIONS_DIR, write_session
+from epitrace.storage.models import DiseaseProfileRow
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic configuration pointing at the packaged migrations and ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> str:
+    """Bring the schema to the newest revision; returns that revision."""
+    command.upgrade(alembic_config(engine), "head")
+    _seed_profiles(engine, [RESPIRATORY])
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+
+
+def _seed_profiles(engine: Engine, profiles: list[DiseaseProfile]) -> None:
+    with write_session(engine) as session:
+        for profile in profiles:
+            exists = session.scalar(select(DiseaseProfileRow.id).where(DiseaseProfileRow.name == profile.name))
+            if exists is None:
+                session.add(DiseaseProfileRow(**profile.__dict__))

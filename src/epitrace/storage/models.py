@@ -1,0 +1,243 @@
+"""Tables of epitrace (SQLAlchemy 2.0 declarative). Portable SQL only: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so migrations behave the same on SQLite (batch mode) and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo (stored naive-UTC on every backend)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Jurisdiction(Base):
+    __tablename__ = "jurisdiction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"))
+
+    parent: Mapped[Jurisdiction | None] = relationship(remote_side=[id])
+
+
+class DiseaseProfileRow(Base):
+    __tablename__ = "disease_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    infectious_days_before: Mapped[int] = mapped_column(Integer)
+    infectious_days_after: Mapped[int] = mapped_column(Integer)
+    interview_within_days: Mapped[int] = mapped_column(Integer)
+    notify_within_days: Mapped[int] = mapped_column(Integer)
+    test_within_days: Mapped[int] = mapped_column(Integer)
+    symptom_check_days: Mapped[int] = mapped_column(Integer)
+    incubation_min_days: Mapped[int] = mapped_column(Integer)
+    incubation_max_days: Mapped[int] = mapped_column(Integer)
+
+
+class Person(Base):
+    __tablename__ = "person"
+    __table_args__ = (Index("ix_person_dob_name", "date_of_birth", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(402))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    national_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    address: Mapped[str | None] = mapped_column(Text)
+    jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MergeCandidate(Base):
+    __tablename__ = "merge_candidate"
+    __table_args__ = (UniqueConstraint("person_a_id", "person_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_a_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    person_b_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LabResult(Base):
+    __tablename__ = "lab_result"
+    __table_args__ = (UniqueConstraint("lab_id", "specimen_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[str] = mapped_column(String(64))
+    specimen_id: Mapped[str] = mapped_column(String(128))
+    collected_on: Mapped[date] = mapped_column(Date)
+    resulted_on: Mapped[date] = mapped_column(Date, index=True)
+    result: Mapped[str] = mapped_column(String(16))
+    test_type: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"))
+    # The identity exactly as the laboratory reported it, so a re-import can be compared and a
+    # merge never loses what was said.
+    reported_identity: Mapped[str] = mapped_column(Text)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "case_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    profile_id: Mapped[int] = mapped_column(ForeignKey("disease_profile.id"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    onset_date: Mapped[date | None] = mapped_column(Date)
+    specimen_date: Mapped[date | None] = mapped_column(Date)
+    isolation_date: Mapped[date | None] = mapped_column(Date)
+    reported_on: Mapped[date] = mapped_column(Date, index=True)
+    interviewed_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Place(Base):
+    __tablename__ = "place"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float, default=50.0)
+    is_residential: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_ref: Mapped[str | None] = mapped_column(String(128), unique=True)
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ExposureWindow(Base):
+    __tablename__ = "exposure_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), unique=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime] = mapped_column(DateTime)
+    basis: Mapped[str] = mapped_column(Text)
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (UniqueConstraint("case_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    window_id: Mapped[int | None] = mapped_column(ForeignKey("exposure_window.id", ondelete="SET NULL"))
+    setting: Mapped[str] = mapped_column(String(32))
+    relationship_: Mapped[str | None] = mapped_column("relationship", String(64))
+    last_exposure_on: Mapped[date] = mapped_column(Date)
+    identified_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Task(Base):
+    __tablename__ = "task"
+    __table_args__ = (Index("ix_task_status_due", "status", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
+    team: Mapped[str] = mapped_column(String(64))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    result: Mapped[str | None] = mapped_column(Text)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class TransmissionLink(Base):
+    __tablename__ = "transmission_link"
+    __table_args__ = (UniqueConstraint("infector_case_id", "infectee_case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    infector_case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    infectee_case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    certainty: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained record of each read and write of personal data."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    record_type: Mapped[str] = mapped_column(String(32))
+    record_id: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    purpose: Mapped[str] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,159 @@
+"""Follow-up tasks: creation from a plan, queues, and recording results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from epitrace.domain.followup import PlannedTask
+from epitrace.domain.statuses import TaskKind, TaskStatus
+from epitrace.errors import Conflict, InputError, NotFound
+from epitrace.storage import audit
+from epitrace.storage.audit import Actor
+from epitrace.storage.models import Person, Task
+
+INVESTIGATION_TEAM = "investigation"
+FOLLOW_UP_TEAM = "contact-follow-up"
+
+
+def create_tasks(
+    session: Session,
+    plan: list[PlannedTask],
+    *,
+    person_id: int,
+    jurisdiction_id: int,
+    created_on: date,
+    case_id: int | None = None,
+    contact_id: int | None = None,
+) -> list[Task]:
+    """Insert the planned tasks for one person."""
+    tasks = [
+        Task(
+            kind=p.kind.value,
+            person_id=person_id,
+            case_id=case_id,
+            contact_id=contact_id,
+            jurisdiction_id=jurisdiction_id,
+            team=INVESTIGATION_TEAM if p.kind is TaskKind.INTERVIEW else FOLLOW_UP_TEAM,
+            due_on=p.due_on,
+            status=TaskStatus.OPEN.value,
+            reason=p.reason,
+            created_on=created_on,
+        )
+        for p in plan
+    ]
+    session.add_all(tasks)
+    session.flush()
+    return tasks
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task as a tracer sees it in a queue."""
+
+    id: int
+    kind: str
+    person_id: int
+    person_name: str
+    due_on: date
+    status: str
+    overdue: bool
+    reason: str
+    result: str | None
+
+
+def _task_query(
+    *,
+    jurisdiction_ids: list[int] | None,
+    status: str | None,
+    overdue_as_of: date | None,
+    kind: str | None,
+) -> Select:
+    query = select(Task, Person).join(Person, Person.id == Task.person_id)
+    if jurisdiction_ids is not None:
+        query = query.where(Task.jurisdiction_id.in_(jurisdiction_ids))
+    if overdue_as_of is not None:
+        query = query.where(Task.status == TaskStatus.OPEN.value, Task.due_on < overdue_as_of)
+    elif status is not None:
+        query = query.where(Task.status == status)
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    return query
+
+
+def list_tasks(
+    session: Session,
+    *,
+    today: date,
+    actor: Actor,
+    jurisdiction_ids: list[int] | None = None,
+    status: str | None = "open",
+    overdue: bool = False,
+    kind: str | None = None,
+    limit: int = 100,
+) -> tuple[list[TaskView], int]:
+    """A page of tasks (soonest due first) and the total matching; each person shown is audited."""
+    query = _task_query(
+        jurisdiction_ids=jurisdiction_ids,
+        status=status,
+        overdue_as_of=today if overdue else None,
+        kind=kind,
+    )
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Task.due_on, Task.id).limit(limit)).all()
+    views = []
+    for task, person in rows:
+        audit.record(session, actor, action="read", record_type="task", record_id=task.id, person_id=person.id)
+        views.append(
+            TaskView(
+                id=task.id,
+                kind=task.kind,
+                person_id=person.id,
+                person_name=f"{person.given_name} {person.family_name}",
+                due_on=task.due_on,
+                status=task.status,
+                overdue=task.status == TaskStatus.OPEN.value and task.due_on < today,
+                reason=task.reason,
+                result=task.result,
+            )
+        )
+    return views, total
+
+
+def get_task(session: Session, task_id: int) -> Task:
+    """The task with ``task_id``."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task with id {task_id}; list tasks with `epitrace tasks list`")
+    return task
+
+
+def close_task(session: Session, task: Task, *, result: str, on: date, actor: Actor) -> Task:
+    """Mark an open task done with its result."""
+    if task.status != TaskStatus.OPEN.value:
+        raise Conflict(
+            f"task {task.id} is already {task.status} (result: {task.result!r}); "
+            "a closed task is not changed: record a new result on an open task"
+        )
+    if not result.strip():
+        raise InputError(f"a result is needed to close task {task.id}: e.g. --result negative or --result done")
+    task.status = TaskStatus.DONE.value
+    task.result = result.strip()
+    task.completed_on = on
+    audit.record(session, actor, action="update", record_type="task", record_id=task.id, person_id=task.person_id)
+    return task
+
+
+def cancel_open_tasks(session: Session, *, contact_id: int, why: str, on: date) -> int:
+    """Cancel every open task of a contact (e.g. the contact became a case)."""
+    tasks = session.scalars(
+        select(Task).where(Task.contact_id == contact_id, Task.status == TaskStatus.OPEN.value)
+    ).all()
+    for task in tasks:
+        task.status = TaskStatus.CANCELLED.value
+        task.result = why
+        task.completed_on = on
+    return len(tasks)
