@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
+import functools
+from collections.abc import Callable
+from typing import Any
 
 import typer
-
-from epitrace.cli._common import err_console
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.demo import demo
 from epitrace.cli.labs import import_app
@@ -32,13 +32,33 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(tasks_app, name="tasks")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the CLI; epitrace errors print 'Error: ...' and exit with their exit code."""
-    try:
-        app(args=argv, prog_name="epitrace", standalone_mode=True)
-    except EpitraceError as error:
-        err_console.print(f"Error: {error.message}", markup=False, highlight=False)
-        sys.exit(error.exit_code)
+def _reporting_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """User errors print 'Error: ...' on stderr and exit with the error's code, not a traceback."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except EpitraceError as error:
+            typer.echo(f"Error: {error.message}", err=True)
+            raise typer.Exit(error.exit_code) from None
+
+    return run
+
+
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = _reporting_errors(info.callback)  # type: ignore[arg-type]
+    for group in typer_app.registered_groups:
+        _wrap_commands(group.typer_instance)  # type: ignore[arg-type]
+
+
+_wrap_commands(app)
+
+
+def main() -> None:
+    """Entry point of the ``epitrace`` command."""
+    app(prog_name="epitrace")
 
 
 __all__ = ["app", "main"]

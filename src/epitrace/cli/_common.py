@@ -20,8 +20,7 @@ from epitrace.errors import InputError
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import make_engine, require_initialised
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
 
 
 def engine() -> Engine:

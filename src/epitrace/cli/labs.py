@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from epitrace.cli._common import cli_actor, console, engine, err_console
+from epitrace.cli._common import cli_actor, engine
 from epitrace.errors import ImportRejected, InputError
 from epitrace.intake.labs import parse_lab_csv, write_errors_csv
 from epitrace.storage.db import write_session
@@ -45,16 +45,16 @@ def import_labs(
         report = _import(rows, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     except ImportRejected as rejected:
         write_errors_csv(str(errors_path), rejected.errors)
-        err_console.print(f"Error: {rejected.message}", markup=False, highlight=False)
+        typer.echo(f"Error: {rejected.message}", err=True)
         for error in rejected.errors[:MAX_ERRORS_SHOWN]:
-            err_console.print(f"  {error}", markup=False, highlight=False)
+            typer.echo(f"  {error}", err=True)
         if len(rejected.errors) > MAX_ERRORS_SHOWN:
-            err_console.print(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more")
-        err_console.print(f"All problems are listed in {errors_path}; fix them and import the file again.")
+            typer.echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
+        typer.echo(f"All problems are listed in {errors_path}; fix them and import the file again.", err=True)
         raise typer.Exit(1) from None
     if errors_path.exists():
         errors_path.unlink()  # stale list from an earlier failed attempt
-    console.print(describe_report(report, source=file.name, dry_run=dry_run), markup=False, highlight=False)
+    typer.echo(describe_report(report, source=file.name, dry_run=dry_run))
 
 
 def _import(rows, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:  # type: ignore[no-untyped-def]

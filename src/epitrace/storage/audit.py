@@ -75,3 +75,28 @@ def verify(session: Session) -> int | None:
             return event.id
         prev = event.hash
     return None
+
+
+def record_many(
+    session: Session,
+    actor: Actor,
+    *,
+    action: str,
+    record_type: str,
+    records: list[tuple[object, int | None]],
+) -> None:
+    """Append one entry per ``(record_id, person_id)``, chained, in one bulk insert."""
+    if not records:
+        return
+    session.flush()
+    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    events = []
+    for record_id, person_id in records:
+        event = AuditEvent(
+            at=utcnow(), actor=actor.name, action=action, record_type=record_type,
+            record_id=str(record_id), person_id=person_id, purpose=actor.purpose, prev_hash=prev,
+        )
+        event.hash = prev = _entry_hash(prev, event)
+        events.append(event)
+    session.add_all(events)
+    session.flush()

@@ -66,6 +66,41 @@ def _naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+@dataclass(frozen=True)
+class VisitSpec:
+    """One itinerary visit: where, and the half-open time ``[start, end)``."""
+
+    place: PlaceSpec
+    start: datetime
+    end: datetime
+    source: str = VisitSource.INTERVIEW.value
+
+
+def add_visits(session: Session, case_id: int, visits: list[VisitSpec], *, actor: Actor) -> list[Visit]:
+    """Record itinerary visits; the case's exposure windows follow from its infectious period."""
+    for spec in visits:
+        if spec.end <= spec.start:
+            raise InputError(
+                f"visit end {spec.end.isoformat()} is not after its start {spec.start.isoformat()}: "
+                "visits are [start, end) with end later than start"
+            )
+        if spec.source not in {s.value for s in VisitSource}:
+            raise InputError(
+                f"visit source {spec.source!r} is not valid: expected one of {', '.join(s.value for s in VisitSource)}"
+            )
+    case = get_case(session, case_id, actor=actor)
+    stored = []
+    for spec in visits:
+        place = get_or_create_place(session, spec.place)
+        stored.append(Visit(case_id=case.id, place_id=place.id, start_at=_naive_utc(spec.start),
+                            end_at=_naive_utc(spec.end), source=spec.source))
+    session.add_all(stored)
+    session.flush()
+    audit.record(session, actor, action="create", record_type="visits", record_id=case.id, person_id=case.person_id)
+    derive_windows(session, case)
+    return stored
+
+
 def add_visit(
     session: Session,
     case_id: int,
@@ -76,31 +111,20 @@ def add_visit(
     source: str = VisitSource.INTERVIEW.value,
     actor: Actor,
 ) -> Visit:
-    """Record one itinerary visit; its exposure window follows from the infectious period."""
-    if end <= start:
-        raise InputError(
-            f"visit end {end.isoformat()} is not after its start {start.isoformat()}: "
-            "visits are [start, end) with end later than start"
-        )
-    if source not in {s.value for s in VisitSource}:
-        raise InputError(f"visit source {source!r} is not valid: expected one of {', '.join(s.value for s in VisitSource)}")
-    case = get_case(session, case_id, actor=actor)
-    stored_place = get_or_create_place(session, place)
-    visit = Visit(case_id=case.id, place_id=stored_place.id, start_at=_naive_utc(start), end_at=_naive_utc(end), source=source)
-    session.add(visit)
-    session.flush()
-    audit.record(session, actor, action="create", record_type="visit", record_id=visit.id, person_id=case.person_id)
-    derive_windows(session, case)
-    return visit
+    """Record one itinerary visit (see ``add_visits``)."""
+    return add_visits(session, case_id, [VisitSpec(place, start, end, source)], actor=actor)[0]
 
 
 def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:
     """(Re)compute the case's exposure windows: each visit clipped to the infectious period."""
     if case.onset_date is None and case.specimen_date is None:
         return []
-    period = infectious_period(
-        profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date, isolation=case.isolation_date
-    )
+    try:
+        period = infectious_period(
+            profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date, isolation=case.isolation_date
+        )
+    except ValueError as exc:
+        raise InputError(f"case {case.id}: {exc}") from None
     existing = {w.visit_id: w for w in session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id))}
     windows = []
     for visit in session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.start_at)):

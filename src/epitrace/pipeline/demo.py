@@ -1,0 +1,88 @@
+"""`epitrace demo`: generate a synthetic city, run the tracing pipeline day by day, report."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from epitrace.errors import InputError
+from epitrace.pipeline.evaluation import DemoSummary, summarise
+from epitrace.pipeline.report import write_report
+from epitrace.pipeline.simulation import Simulation
+from epitrace.settings import Settings
+from epitrace.storage.db import make_engine, read_session, write_session
+from epitrace.storage.jurisdictions import add_jurisdiction
+from epitrace.storage.migrate import upgrade
+
+console = Console()
+
+
+def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = False) -> DemoSummary:
+    """Run the demo into ``out`` (a fresh ``epitrace.db`` and ``report.html``); return the summary."""
+    if people < 100:
+        raise InputError(f"--people must be at least 100 for a meaningful city, got {people}")
+    if days < 3:
+        raise InputError(f"--days must be at least 3, got {days}")
+    from epitrace.synth import SynthConfig, generate  # numpy-heavy; only needed here
+
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    db_path = out / "epitrace.db"
+    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        stale.unlink(missing_ok=True)
+    with console.status(f"Generating a synthetic city of {people:,} people over {days} days (seed {seed})..."):
+        outbreak = generate(SynthConfig(people=people, days=days, seed=seed))
+    console.print(
+        f"Synthetic city: {people:,} people, {outbreak.places.height:,} places, "
+        f"{outbreak.infections.height:,} infections over {days} days."
+    )
+    engine = make_engine(f"sqlite:///{db_path}")
+    upgrade(engine)
+    with write_session(engine) as session:
+        for code, name, parent in outbreak.jurisdictions:
+            add_jurisdiction(session, code, name, parent_code=parent)
+    simulation = Simulation(outbreak, engine, seed=seed)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        bar = progress.add_task("Tracing day by day", total=days)
+        for day in range(days):
+            entry = simulation.run_day(day)
+            progress.update(bar, advance=1, description=f"{entry.day}: {entry.new_cases} new cases, {entry.interviews} interviews")
+    last_day = outbreak.start_date + timedelta(days=days - 1)
+    with read_session(engine) as session:
+        summary = summarise(session, today=last_day, infections=outbreak.infections, person_truth=simulation.person_truth)
+        report = write_report(
+            session, out, summary=summary, first_day=outbreak.start_date, last_day=last_day,
+            parameters={"people": people, "days": days, "seed": seed},
+            threshold=Settings.from_env().small_count_threshold,
+        )
+    _print_summary(summary)
+    console.print(f"Report: {report}  Database: {db_path}  ({time.perf_counter() - started:.0f} s)")
+    if serve:
+        console.print("The web app arrives in a later release; --serve does nothing yet.")
+    return summary
+
+
+def _print_summary(summary: DemoSummary) -> None:
+    table = Table(title="Demo summary", show_header=False)
+    found = summary.share_of_true_links_found
+    rows = [
+        ("Cases", f"{summary.cases:,} (true infections: {summary.true_infections:,})"),
+        ("Contacts", f"{summary.contacts:,}"),
+        ("Tasks due today", f"{summary.tasks_due_today:,}"),
+        ("Tasks overdue", f"{summary.tasks_overdue:,}"),
+        ("Tasks done", f"{summary.tasks_done:,}"),
+        ("True links found by tracing",
+         "n/a" if found is None else f"{found:.0%} ({summary.links_true} of {summary.true_links_between_cases})"),
+        ("Links proposed (true)", f"{summary.links_recorded} ({summary.links_true})"),
+        ("Median days result to interview",
+         "n/a" if summary.median_days_result_to_interview is None else f"{summary.median_days_result_to_interview:g}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)

@@ -1,0 +1,88 @@
+"""What the pipeline achieved, measured against the synthetic ground truth."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from epitrace.domain.statuses import LinkCertainty, TaskStatus
+from epitrace.storage.models import Case, Contact, Task, TransmissionLink
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """The figures the demo prints and the report shows."""
+
+    cases: int
+    true_infections: int
+    contacts: int
+    tasks_due_today: int
+    tasks_overdue: int
+    tasks_done: int
+    links_recorded: int
+    links_true: int
+    true_links_between_cases: int
+    links_probable: int
+    links_probable_true: int
+    median_days_result_to_interview: float | None
+    cases_already_contacts: int
+
+    @property
+    def share_of_true_links_found(self) -> float | None:
+        if not self.true_links_between_cases:
+            return None
+        return self.links_true / self.true_links_between_cases
+
+
+def true_links(infections, person_truth: dict[int, int], case_person: dict[int, int]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """Ground-truth infector->infectee pairs (synthetic ids) where both became cases here."""
+    case_synthetic = {person_truth[p] for p in case_person.values() if p in person_truth}
+    pairs = set()
+    for infectee, infector in infections.select("person_id", "infector_id").iter_rows():
+        if infector >= 0 and infectee in case_synthetic and infector in case_synthetic:
+            pairs.add((int(infector), int(infectee)))
+    return pairs
+
+
+def summarise(session: Session, *, today: date, infections, person_truth: dict[int, int]) -> DemoSummary:  # type: ignore[no-untyped-def]
+    """Count what the pipeline did and score its links against the ground truth."""
+    case_person = dict(session.execute(select(Case.id, Case.person_id)).all())
+    truth = true_links(infections, person_truth, case_person)
+    links = session.execute(
+        select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id, TransmissionLink.certainty)
+    ).all()
+    links_true = probable = probable_true = 0
+    for infector_case, infectee_case, certainty in links:
+        pair = (person_truth.get(case_person[infector_case]), person_truth.get(case_person[infectee_case]))
+        is_true = pair in truth
+        links_true += is_true
+        if certainty == LinkCertainty.PROBABLE.value:
+            probable += 1
+            probable_true += is_true
+    delays = [
+        (interviewed - reported).days
+        for reported, interviewed in session.execute(
+            select(Case.reported_on, Case.interviewed_on).where(Case.interviewed_on.is_not(None))
+        )
+    ]
+    count = lambda query: session.scalar(select(func.count()).select_from(query.subquery())) or 0  # noqa: E731
+    open_tasks = select(Task.id).where(Task.status == TaskStatus.OPEN.value)
+    return DemoSummary(
+        cases=count(select(Case.id)),
+        true_infections=infections.height,
+        contacts=count(select(Contact.id)),
+        tasks_due_today=count(open_tasks.where(Task.due_on == today)),
+        tasks_overdue=count(open_tasks.where(Task.due_on < today)),
+        tasks_done=count(select(Task.id).where(Task.status == TaskStatus.DONE.value)),
+        links_recorded=len(links),
+        links_true=links_true,
+        true_links_between_cases=len(truth),
+        links_probable=probable,
+        links_probable_true=probable_true,
+        median_days_result_to_interview=statistics.median(delays) if delays else None,
+        cases_already_contacts=count(select(TransmissionLink.infectee_case_id).distinct()),
+    )

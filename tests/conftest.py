@@ -1,0 +1,96 @@
+"""Shared fixtures: a clean environment, a fresh database, and an in-process CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from typer.testing import CliRunner
+
+from epitrace.cli import app
+from epitrace.storage.db import make_engine, write_session
+from epitrace.storage.jurisdictions import add_jurisdiction
+from epitrace.storage.migrate import upgrade
+
+LAB_HEADER = (
+    "lab_id,specimen_id,collected_on,resulted_on,result,test_type,given_name,family_name,"
+    "date_of_birth,sex,phone,national_id,address,jurisdiction_code"
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees an EPITRACE_* variable from the developer's shell."""
+    for name in list(os.environ):
+        if name.startswith("EPITRACE_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, initialised SQLite database with CITY > D1, D2; the CLI uses it too."""
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
+    engine = make_engine(url)
+    upgrade(engine)
+    with write_session(engine) as session:
+        add_jurisdiction(session, "CITY", "Synthville")
+        add_jurisdiction(session, "D1", "North District", parent_code="CITY")
+        add_jurisdiction(session, "D2", "South District", parent_code="CITY")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@dataclass
+class Cli:
+    """Runs epitrace commands in-process."""
+
+    runner: CliRunner
+    cwd: Path
+
+    def __call__(self, *args: str):  # type: ignore[no-untyped-def]
+        return self.runner.invoke(app, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    return Cli(CliRunner(), tmp_path)
+
+
+def lab_line(
+    specimen: str,
+    *,
+    result: str = "positive",
+    given: str = "Ana",
+    family: str = "Silva",
+    dob: str = "1990-04-02",
+    collected: str = "2026-03-10",
+    resulted: str = "2026-03-11",
+    test_type: str = "PCR",
+    phone: str = "",
+    national_id: str = "",
+    jurisdiction: str = "D1",
+    lab: str = "LAB-A",
+    sex: str = "female",
+) -> str:
+    """One CSV line of a lab result, with sensible defaults."""
+    return ",".join([lab, specimen, collected, resulted, result, test_type, given, family, dob, sex, phone,
+                     national_id, "1 Main St", jurisdiction])
+
+
+def write_labs(path: Path, *lines: str, header: str = LAB_HEADER) -> Path:
+    path.write_text("\n".join([header, *lines]) + "\n", encoding="utf-8")
+    return path

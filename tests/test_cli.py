@@ -1,0 +1,101 @@
+"""The command line as an API: help, exit codes, filters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from sqlalchemy import select
+
+from epitrace.cli import app
+from epitrace.storage.db import read_session
+from epitrace.storage.models import Case
+from tests.conftest import lab_line, write_labs
+
+COMMANDS = ["init", "demo", "jurisdictions", "import", "persons", "cases", "visits", "contacts", "tasks"]
+
+
+def test_help_lists_every_command_with_a_summary(cli) -> None:
+    result = cli("--help")
+    assert result.exit_code == 0
+    registered = [c.name for c in app.registered_commands] + [g.name for g in app.registered_groups]
+    assert registered == COMMANDS
+    for name in COMMANDS:
+        line = next(l for l in result.stdout.splitlines() if l.strip("│ ").startswith(name + " "))
+        assert len(line.strip("│ ").split(None, 1)[1]) > 10, f"{name} has no summary"
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run([sys.executable, "-m", "epitrace", "--help"], capture_output=True, text=True, check=True)
+    assert "jurisdictions" in out.stdout
+
+
+def test_commands_need_an_initialised_database(tmp_path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", f"sqlite:///{tmp_path / 'new.db'}")
+    result = CliRunner().invoke(app, ["tasks", "list"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: the database at sqlite:///{tmp_path / 'new.db'} has no epitrace tables; run `epitrace init` first "
+        "(or set EPITRACE_DATABASE_URL to the right database)"
+    )
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0  # idempotent
+
+
+def test_jurisdictions(cli) -> None:
+    assert cli("jurisdictions", "add", "D1a", "North A", "--parent", "D1").exit_code == 0
+    listing = cli("jurisdictions", "list", "--format", "csv").stdout.splitlines()
+    assert listing == ["code,name,parent", "CITY,Synthville,", "D1,North District,CITY", "D1a,North A,D1",
+                       "D2,South District,CITY"]
+    dup = cli("jurisdictions", "add", "D1", "Again")
+    assert (dup.exit_code, dup.stderr.strip()) == (
+        1, "Error: jurisdiction 'D1' already exists; list them with `epitrace jurisdictions list`")
+    orphan = cli("jurisdictions", "add", "Z1", "Zed", "--parent", "NOPE")
+    assert orphan.stderr.strip().startswith("Error: unknown jurisdiction code 'NOPE'")
+
+
+def test_tasks_filters_by_jurisdiction_subtree_and_overdue(cli, engine) -> None:
+    write_labs(cli.cwd / "l.csv", lab_line("S1", jurisdiction="D1"),
+               lab_line("S2", jurisdiction="D2", given="Bo", resulted="2026-03-13", collected="2026-03-12"))
+    cli("import", "labs", "l.csv")
+    def ids(*args: str) -> list[str]:
+        rows = cli("tasks", "list", "--format", "csv", *args).stdout.splitlines()[1:]
+        return [r.split(",")[0] for r in rows]
+    assert len(ids()) == 2
+    assert len(ids("--jurisdiction", "CITY")) == 2
+    assert len(ids("--jurisdiction", "D2")) == 1
+    # Interview of the D1 case was due 2026-03-12, the D2 one 2026-03-14.
+    assert ids("--overdue", "--today", "2026-03-13") == ids("--jurisdiction", "D1")
+    assert ids("--overdue", "--today", "2026-03-12") == []
+    bad = cli("tasks", "list", "--today", "13/03/2026")
+    assert bad.stderr.strip() == "Error: --today '13/03/2026' is not a date: expected YYYY-MM-DD, e.g. 2026-03-14"
+
+
+def test_interview_from_the_command_line(cli, engine) -> None:
+    write_labs(cli.cwd / "l.csv", lab_line("S1"))
+    cli("import", "labs", "l.csv")
+    with read_session(engine) as session:
+        case_id = str(session.scalars(select(Case.id)).one())
+    assert cli("cases", "update", case_id, "--onset", "2026-03-09", "--isolation", "2026-03-11",
+               "--interviewed", "2026-03-12").exit_code == 0
+    visit = cli("visits", "add", case_id, "--place", "Blue Door Café", "--lat", "52.37", "--lon", "4.89",
+                "--start", "2026-03-08T18:00+01:00", "--end", "2026-03-08T20:00+01:00")
+    assert visit.stdout.strip() == (f"Added visit 1 to case {case_id}; exposure window 1: 2026-03-08 17:00:00 to "
+                                    "2026-03-08 19:00:00 UTC.")
+    naive = cli("visits", "add", case_id, "--place", "X", "--start", "2026-03-08T18:00", "--end", "2026-03-08T19:00")
+    assert naive.stderr.strip() == ("Error: --start '2026-03-08T18:00' has no UTC offset: add one, e.g. "
+                                    "2026-03-08T18:00+00:00 or 2026-03-08T18:00Z")
+    contact = cli("contacts", "add", case_id, "--given-name", "Bo", "--family-name", "Jensen", "--dob", "1985-06-01",
+                  "--setting", "household", "--last-exposure", "2026-03-11", "--on", "2026-03-12")
+    assert contact.stdout.strip() == "Recorded contact 1 (person 2) with 15 follow-up task(s)."
+    tasks = cli("tasks", "list", "--kind", "test", "--format", "csv").stdout.splitlines()
+    task_id = tasks[1].split(",")[0]
+    assert "because of exposure: household contact of case" in tasks[1]
+    done = cli("tasks", "done", task_id, "--result", "negative", "--on", "2026-03-14")
+    assert done.stdout.strip() == f"Task {task_id} (test) done: negative."
+    twice = cli("tasks", "done", task_id, "--result", "negative")
+    assert twice.exit_code == 1 and "is already done" in twice.stderr
+    shown = cli("cases", "show", case_id).stdout
+    assert "Infectious 2026-03-07 to 2026-03-11" in shown and "Blue Door Café" in shown and "Jensen" in shown
