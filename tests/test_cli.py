@@ -99,3 +99,11 @@ def test_interview_from_the_command_line(cli, engine) -> None:
     assert twice.exit_code == 1 and "is already done" in twice.stderr
     shown = cli("cases", "show", case_id).stdout
     assert "Infectious 2026-03-07 to 2026-03-11" in shown and "Blue Door Café" in shown and "Jensen" in shown
+
+
+def test_cli_reference_is_up_to_date() -> None:
+    from epitrace.cli.reference import REFERENCE_PATH, render
+
+    assert REFERENCE_PATH.read_text(encoding="utf-8") == render(), (
+        "docs/cli-reference.md is stale: run `python -m epitrace.cli.reference`"
+    )

@@ -18,3 +18,13 @@ def test_sqlite_runs_in_wal_with_foreign_keys(engine) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    from epitrace.settings import setting_help
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for variable, help_text in setting_help().items():
+        assert f"| `{variable}` |" in readme and help_text in readme, variable

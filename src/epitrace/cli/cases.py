@@ -41,6 +41,8 @@ def cases_list(
     """List cases, newest result first.
 
     Example:
+
+    \b
         epitrace cases list --jurisdiction D1 --format table
     """
     actor = cli_actor()
@@ -67,6 +69,8 @@ def cases_show(case_id: int = typer.Argument(help="Case id.")) -> None:
     """Show a case: infectious period, visits and windows, contacts, open tasks.
 
     Example:
+
+    \b
         epitrace cases show 12
     """
     actor = cli_actor()
@@ -109,6 +113,8 @@ def cases_update(
     """Record interview facts for a case; exposure windows are derived again.
 
     Example:
+
+    \b
         epitrace cases update 12 --onset 2026-03-09 --isolation 2026-03-12 --interviewed 2026-03-13
     """
     with write_session(engine()) as session:
@@ -134,6 +140,8 @@ def visits_add(
     """Add a visit to a case's itinerary.
 
     Example:
+
+    \b
         epitrace visits add 12 --place "Blue Door Café" --lat 52.37 --lon 4.89 \\
             --start 2026-03-10T18:00+01:00 --end 2026-03-10T20:00+01:00
     """
@@ -166,6 +174,8 @@ def contacts_add(
     """Record a contact named by a case; follow-up tasks are created with due dates and reasons.
 
     Example:
+
+    \b
         epitrace contacts add 12 --given-name Ana --family-name Silva --dob 1990-04-02 \\
             --setting household --last-exposure 2026-03-11
     """

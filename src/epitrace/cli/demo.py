@@ -17,6 +17,8 @@ def demo(
     """Run the whole pipeline day by day on a synthetic outbreak and write demo/report.html.
 
     Example:
+
+    \b
         epitrace demo
         epitrace demo --people 5000 --days 21 --seed 7
     """

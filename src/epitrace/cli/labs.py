@@ -33,6 +33,8 @@ def import_labs(
     Errors go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
 
     Example:
+
+    \b
         epitrace import labs results-2026-03-14.csv --dry-run
         epitrace import labs results-2026-03-14.csv
     """

@@ -16,6 +16,8 @@ def duplicates(fmt: OutputFormat = FORMAT_OPTION) -> None:
     """List possible duplicate persons with the evidence; nothing is merged without you.
 
     Example:
+
+    \b
         epitrace persons duplicates --format table
     """
     # A write session: each person shown is recorded in the audit log.
@@ -42,6 +44,8 @@ def merge(
     """Merge person OTHER into KEEP, keeping every record.
 
     Example:
+
+    \b
         epitrace persons merge 12 57
     """
     with write_session(engine()) as session:

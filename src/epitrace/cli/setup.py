@@ -16,6 +16,8 @@ def init() -> None:
     """Create the database, or migrate it to the newest schema.
 
     Example:
+
+    \b
         epitrace init
         EPITRACE_DATABASE_URL=sqlite:///other.db epitrace init
     """
@@ -33,6 +35,8 @@ def jurisdictions_add(
     """Add a jurisdiction.
 
     Example:
+
+    \b
         epitrace jurisdictions add CITY "Synthville"
         epitrace jurisdictions add D1 "North District" --parent CITY
     """
@@ -46,6 +50,8 @@ def jurisdictions_list(fmt: OutputFormat = FORMAT_OPTION) -> None:
     """List jurisdictions in tree order.
 
     Example:
+
+    \b
         epitrace jurisdictions list --format table
     """
     with read_session(engine()) as session:

@@ -29,6 +29,8 @@ def tasks_list(
     """List follow-up tasks, soonest due first.
 
     Example:
+
+    \b
         epitrace tasks list --overdue --jurisdiction D1 --format table
     """
     as_of = parse_date(today, option="--today") or date.today()
@@ -50,6 +52,8 @@ def tasks_done(
     """Record the result of a task and close it; a positive test makes the contact a linked case.
 
     Example:
+
+    \b
         epitrace tasks done 311 --result negative
     """
     done_on = parse_date(on, option="--on") or date.today()
