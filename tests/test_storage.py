@@ -28,3 +28,15 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     for variable, help_text in setting_help().items():
         assert f"| `{variable}` |" in readme and help_text in readme, variable
+
+
+def test_bad_setting_is_refused_with_its_name(monkeypatch) -> None:
+    import pytest
+
+    from epitrace.errors import ConfigurationError
+    from epitrace.settings import Settings
+
+    monkeypatch.setenv("EPITRACE_SMALL_COUNT_THRESHOLD", "five")
+    with pytest.raises(ConfigurationError) as error:
+        Settings.from_env()
+    assert error.value.message == "EPITRACE_SMALL_COUNT_THRESHOLD must be a whole number, got 'five'; unset it to use 5"

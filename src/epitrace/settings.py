@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
+from epitrace.errors import ConfigurationError
+
 DEFAULT_DATABASE_URL = "sqlite:///epitrace.db"
 
 
@@ -35,7 +37,17 @@ class Settings:
             raw = os.environ.get(f.metadata["env"])
             if raw is None or raw == "":
                 continue
-            values[f.name] = int(raw) if f.type in ("int", int) else raw
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"{f.metadata['env']} must be a whole number, got {raw!r}; unset it to use {f.default}"
+                    ) from None
+                if values[f.name] < 1:
+                    raise ConfigurationError(f"{f.metadata['env']} must be >= 1, got {raw!r}")
+            else:
+                values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]
 
 
