@@ -7,7 +7,7 @@ from epitrace.errors import EpitraceError
 
 
 def test_exported_members() -> None:
-    assert epitrace.__all__ == sorted(epitrace.__all__, key=str.casefold)
+    assert epitrace.__all__ == sorted(epitrace.__all__)
     assert epitrace.__all__ == [
         "ConfigurationError", "Conflict", "EpitraceError", "ImportRejected", "InputError", "NotFound", "__version__",
     ]
