@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import epitrace.domain.followup
+import epitrace.domain.links
 import epitrace.domain.periods
 import epitrace.domain.privacy
 from epitrace.domain.followup import contact_tasks, interview_task, link_is_plausible
@@ -22,7 +23,7 @@ from epitrace.domain.statuses import TaskKind
 D = date.fromisoformat
 
 
-@pytest.mark.parametrize("module", [epitrace.domain.periods, epitrace.domain.followup, epitrace.domain.privacy])
+@pytest.mark.parametrize("module", [epitrace.domain.periods, epitrace.domain.followup, epitrace.domain.privacy, epitrace.domain.links])
 def test_docstring_examples_run(module) -> None:
     failures, tried = doctest.testmod(module)
     assert tried > 0 and failures == 0
@@ -148,3 +149,14 @@ def test_small_counts_are_suppressed() -> None:
     assert suppress_small(9, threshold=10) == "<10"
     with pytest.raises(ValueError, match="threshold must be >= 1, got 0"):
         suppress_small(3, threshold=0)
+
+
+@pytest.mark.parametrize(
+    ("setting", "single", "timing", "expected"),
+    [("household", True, True, "probable"), ("Household ", True, True, "probable"), ("school", True, True, "possible"),
+     ("household", False, True, "possible"), ("household", True, False, "possible"), ("work", False, False, "possible")],
+)
+def test_link_certainty(setting: str, single: bool, timing: bool, expected: str) -> None:
+    from epitrace.domain.links import link_certainty
+
+    assert link_certainty(setting=setting, single_source=single, plausible_timing=timing).value == expected

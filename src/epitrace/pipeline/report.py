@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from epitrace.domain.privacy import suppress_small  # noqa: E402
 from epitrace.pipeline.evaluation import DemoSummary  # noqa: E402
-from epitrace.storage.models import Case, Jurisdiction, TransmissionLink  # noqa: E402
+from epitrace.storage.models import Case, Contact, Jurisdiction  # noqa: E402
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
 KNOWN_CONTACT_COLOUR = "#0072B2"
@@ -26,11 +26,15 @@ UNKNOWN_SOURCE_COLOUR = "#E69F00"
 
 
 def epidemic_curve_png(session: Session, *, first_day: date, last_day: date) -> bytes:
-    """Bar chart of new cases by report date, split by whether they were already known contacts."""
-    linked = set(session.scalars(select(TransmissionLink.infectee_case_id)))
+    """Bar chart of new cases by report date, split by whether they were known contacts when reported."""
+    known_before = set(
+        session.scalars(
+            select(Case.id).join(Contact, Contact.person_id == Case.person_id).where(Contact.identified_on <= Case.reported_on)
+        )
+    )
     known, unknown = Counter(), Counter()
     for case_id, reported in session.execute(select(Case.id, Case.reported_on)):
-        (known if case_id in linked else unknown)[reported] += 1
+        (known if case_id in known_before else unknown)[reported] += 1
     days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
     k = [known[d] for d in days]
     u = [unknown[d] for d in days]

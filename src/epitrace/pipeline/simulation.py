@@ -117,7 +117,7 @@ class Simulation:
         today = self.date_of(day)
         waiting = session.scalars(
             select(Case).join(Task, Task.case_id == Case.id).where(
-                Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value, Task.created_on <= today
+                Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value, Task.created_on < today
             ).order_by(Case.id)
         ).all()
         interviews = contacts = 0

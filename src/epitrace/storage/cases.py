@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.followup import PlannedTask, interview_task, link_is_plausible
+from epitrace.domain.links import CLOSE_SETTINGS, link_certainty
 from epitrace.domain.profiles import DiseaseProfile
 from epitrace.domain.statuses import (
     CaseStatus,
@@ -145,15 +146,15 @@ def propose_links(
 ) -> None:
     """Propose a link from each source case that named the infectee.
 
-    ``probable`` only when exactly one case named this person and the specimen fits the
-    incubation bounds after the last exposure; otherwise ``possible``. Only a person confirms.
+    Certainty follows ``domain.links.link_certainty``: ``probable`` only for a single named source
+    in a close setting with a specimen inside the incubation bounds. Only a person confirms.
     """
     if not contacts:
         return
     single_source = len({c.case_id for c in contacts}) == 1
     for contact in contacts:
         plausible = link_is_plausible(profile, last_exposure=contact.last_exposure_on, specimen_on=specimen_on)
-        certainty = LinkCertainty.PROBABLE if single_source and plausible else LinkCertainty.POSSIBLE
+        certainty = link_certainty(setting=contact.setting, single_source=single_source, plausible_timing=plausible)
         days = (specimen_on - contact.last_exposure_on).days
         why = [f"named as {contact.setting} contact by case {contact.case_id}",
                f"last exposure {contact.last_exposure_on.isoformat()}",
@@ -162,6 +163,8 @@ def propose_links(
             why.append(f"{len(contacts)} cases named this person")
         if not plausible:
             why.append(f"outside the {profile.incubation_min_days}-{profile.incubation_max_days} day incubation range")
+        if contact.setting.strip().lower() not in CLOSE_SETTINGS:
+            why.append(f"{contact.setting} contacts often share another source")
         existing = session.scalar(
             select(TransmissionLink).where(
                 TransmissionLink.infector_case_id == contact.case_id,
@@ -176,6 +179,80 @@ def propose_links(
                 evidence="; ".join(why),
             ))
     session.flush()
+
+
+def _first_sign(case: Case) -> date:
+    """The earliest date the case is known to have been ill or positive."""
+    dates = [d for d in (case.onset_date, case.specimen_date) if d is not None]
+    return min(dates) if dates else case.reported_on
+
+
+def propose_link_between_cases(
+    session: Session, *, named_by: Case, named: Case, contact: Contact, profile: DiseaseProfile
+) -> TransmissionLink | None:
+    """A case named someone who is already a case: link them, earlier case to later, as ``possible``.
+
+    Which one infected the other is not known from the naming alone, so the link points from the
+    case who showed signs first; none is proposed when both did so on the same day.
+    """
+    first_a, first_b = _first_sign(named_by), _first_sign(named)
+    if first_a == first_b:
+        return None
+    infector, infectee = (named_by, named) if first_a < first_b else (named, named_by)
+    exists = session.scalar(
+        select(TransmissionLink).where(
+            TransmissionLink.infector_case_id.in_([named_by.id, named.id]),
+            TransmissionLink.infectee_case_id.in_([named_by.id, named.id]),
+        )
+    )
+    if exists is not None:
+        return None
+    gap = abs((first_b - first_a).days)
+    link = TransmissionLink(
+        infector_case_id=infector.id,
+        infectee_case_id=infectee.id,
+        certainty=LinkCertainty.POSSIBLE.value,
+        evidence=(
+            f"named as {contact.setting} contact by case {named_by.id} while already case {named.id}; "
+            f"case {infector.id} showed signs {gap} day(s) before case {infectee.id} (first onset or "
+            f"specimen), so the link points that way; direction unconfirmed"
+        ),
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def review_links_after_interview(session: Session, case: Case) -> int:
+    """Downgrade probable links into ``case`` that its onset contradicts; returns how many.
+
+    An infectee whose symptoms began before the source's first sign, or on the day of the last
+    exposure or earlier, was probably infected elsewhere.
+    """
+    if case.onset_date is None:
+        return 0
+    changed = 0
+    links = session.scalars(
+        select(TransmissionLink).where(
+            TransmissionLink.infectee_case_id == case.id,
+            TransmissionLink.certainty == LinkCertainty.PROBABLE.value,
+        )
+    ).all()
+    for link in links:
+        source = session.get_one(Case, link.infector_case_id)
+        contact = session.scalar(
+            select(Contact).where(Contact.case_id == source.id, Contact.person_id == case.person_id)
+        )
+        reasons = []
+        if case.onset_date <= _first_sign(source):
+            reasons.append(f"onset {case.onset_date.isoformat()} is not after case {source.id}'s first sign")
+        if contact is not None and case.onset_date <= contact.last_exposure_on:
+            reasons.append(f"onset {case.onset_date.isoformat()} is not after the last exposure")
+        if reasons:
+            link.certainty = LinkCertainty.POSSIBLE.value
+            link.evidence += "; downgraded after interview: " + " and ".join(reasons)
+            changed += 1
+    return changed
 
 
 def record_test_outcome(
@@ -254,4 +331,5 @@ def update_case(
             task.status, task.result, task.completed_on = TaskStatus.DONE.value, "interviewed", interviewed_on
     audit.record(session, actor, action="update", record_type="case", record_id=case.id, person_id=case.person_id)
     derive_windows(session, case)
+    review_links_after_interview(session, case)
     return case

@@ -15,7 +15,7 @@ from epitrace.domain.statuses import RESIDENTIAL_KINDS, ContactStatus, PlaceKind
 from epitrace.errors import InputError
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.cases import get_case, open_case_of, profile_of, propose_links
+from epitrace.storage.cases import get_case, open_case_of, profile_of, propose_link_between_cases
 from epitrace.storage.models import Case, Contact, ExposureWindow, Place, Visit
 from epitrace.storage.persons import resolve_person
 from epitrace.storage.tasks import create_tasks
@@ -207,7 +207,7 @@ def add_contact(
     own_case = open_case_of(session, person.id)
     if own_case is not None:
         contact.status = ContactStatus.BECAME_CASE.value
-        propose_links(session, infectee=own_case, profile=profile, contacts=[contact], specimen_on=own_case.specimen_date or own_case.reported_on)
+        propose_link_between_cases(session, named_by=case, named=own_case, contact=contact, profile=profile)
         return ContactOutcome(contact, created=True, tasks=0)
     exposure = f"{setting.strip()} contact of case {case.id}, last exposed {last_exposure.isoformat()}"
     plan = contact_tasks(profile, identified_on=identified_on, last_exposure=last_exposure, exposure=exposure)
