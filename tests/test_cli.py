@@ -12,7 +12,7 @@ from epitrace.storage.db import read_session
 from epitrace.storage.models import Case
 from tests.conftest import lab_line, write_labs
 
-COMMANDS = ["init", "demo", "jurisdictions", "import", "persons", "cases", "visits", "contacts", "tasks"]
+COMMANDS = ["init", "demo", "jurisdictions", "profiles", "import", "persons", "cases", "visits", "contacts", "tasks"]
 
 
 def test_help_lists_every_command_with_a_summary(cli) -> None:
@@ -107,3 +107,23 @@ def test_cli_reference_is_up_to_date() -> None:
     assert REFERENCE_PATH.read_text(encoding="utf-8") == render(), (
         "docs/cli-reference.md is stale: run `python -m epitrace.cli.reference`"
     )
+
+
+def test_profiles_configure_follow_up(cli, engine) -> None:
+    changed = cli("profiles", "set", "respiratory", "--test-within-days", "1", "--symptom-check-days", "7")
+    assert changed.stdout.strip() == "Profile respiratory: test_within_days=1, symptom_check_days=7."
+    write_labs(cli.cwd / "l.csv", lab_line("S1"))
+    cli("import", "labs", "l.csv")
+    with read_session(engine) as session:
+        case_id = str(session.scalars(select(Case.id)).one())
+    out = cli("contacts", "add", case_id, "--given-name", "Bo", "--family-name", "Jensen", "--setting", "household",
+              "--last-exposure", "2026-03-11", "--on", "2026-03-12")
+    assert out.stdout.strip() == "Recorded contact 1 (person 2) with 8 follow-up task(s)."  # notify, test, 13th-18th
+    tests = cli("tasks", "list", "--kind", "test", "--format", "csv").stdout.splitlines()
+    assert ",2026-03-13," in tests[1]
+    bad = cli("profiles", "set", "respiratory", "--incubation-min-days", "20")
+    assert bad.stderr.strip() == ("Error: profile 'respiratory': incubation_max_days must be >= incubation_min_days, "
+                                  "got 14 < 20")
+    assert cli("profiles", "add", "measles", "--infectious-days-before", "4").exit_code == 0
+    listing = cli("profiles", "list", "--format", "csv").stdout.splitlines()
+    assert listing[1].startswith("measles,4,10,") and listing[2].startswith("respiratory,2,10,1,1,1,7,")
