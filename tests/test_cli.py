@@ -124,6 +124,6 @@ def test_profiles_configure_follow_up(cli, engine) -> None:
     bad = cli("profiles", "set", "respiratory", "--incubation-min-days", "20")
     assert bad.stderr.strip() == ("Error: profile 'respiratory': incubation_max_days must be >= incubation_min_days, "
                                   "got 14 < 20")
-    assert cli("profiles", "add", "measles", "--infectious-days-before", "4").exit_code == 0
+    assert cli("profiles", "set", "measles", "--create", "--infectious-days-before", "4").exit_code == 0
     listing = cli("profiles", "list", "--format", "csv").stdout.splitlines()
     assert listing[1].startswith("measles,4,10,") and listing[2].startswith("respiratory,2,10,1,1,1,7,")

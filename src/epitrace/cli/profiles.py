@@ -43,31 +43,6 @@ def profiles_list(fmt: OutputFormat = FORMAT_OPTION) -> None:
     emit(rows, fmt, title="Disease profiles")
 
 
-@profiles_app.command("add")
-def profiles_add(
-    name: str = typer.Argument(help="Profile name, e.g. measles."),
-    infectious_days_before: int | None = typer.Option(None, help=RULE_OPTIONS["infectious_days_before"]),
-    infectious_days_after: int | None = typer.Option(None, help=RULE_OPTIONS["infectious_days_after"]),
-    interview_within_days: int | None = typer.Option(None, help=RULE_OPTIONS["interview_within_days"]),
-    notify_within_days: int | None = typer.Option(None, help=RULE_OPTIONS["notify_within_days"]),
-    test_within_days: int | None = typer.Option(None, help=RULE_OPTIONS["test_within_days"]),
-    symptom_check_days: int | None = typer.Option(None, help=RULE_OPTIONS["symptom_check_days"]),
-    incubation_min_days: int | None = typer.Option(None, help=RULE_OPTIONS["incubation_min_days"]),
-    incubation_max_days: int | None = typer.Option(None, help=RULE_OPTIONS["incubation_max_days"]),
-) -> None:
-    """Add a disease profile; rules not given take the respiratory defaults.
-
-    Example:
-
-    \b
-        epitrace profiles add measles --infectious-days-before 4 --infectious-days-after 4 --symptom-check-days 21
-    """
-    rules = _rules(**{k: v for k, v in locals().items() if k != "name"})
-    with write_session(engine()) as session:
-        add_profile(session, name, **rules)
-    console.print(f"Added profile {name}.")
-
-
 @profiles_app.command("set")
 def profiles_set(
     name: str = typer.Argument(help="Profile name, e.g. respiratory."),
@@ -79,15 +54,21 @@ def profiles_set(
     symptom_check_days: int | None = typer.Option(None, help=RULE_OPTIONS["symptom_check_days"]),
     incubation_min_days: int | None = typer.Option(None, help=RULE_OPTIONS["incubation_min_days"]),
     incubation_max_days: int | None = typer.Option(None, help=RULE_OPTIONS["incubation_max_days"]),
+    create: bool = typer.Option(False, "--create", help="Add a new profile; rules not given take the respiratory defaults."),
 ) -> None:
-    """Change rules of a profile; tasks already planned stay, new ones follow the new rules.
+    """Change the rules of a profile (or add one with --create); planned tasks stay as they are.
 
     Example:
 
     \b
         epitrace profiles set respiratory --test-within-days 2
+        epitrace profiles set measles --create --infectious-days-before 4 --infectious-days-after 4
     """
-    rules = _rules(**{k: v for k, v in locals().items() if k != "name"})
+    rules = _rules(**{k: v for k, v in locals().items() if k not in ("name", "create")})
     with write_session(engine()) as session:
+        if create:
+            add_profile(session, name, **rules)
+            console.print(f"Added profile {name}.")
+            return
         profile = set_profile_rules(session, name, **rules)
     console.print(f"Profile {name}: " + ", ".join(f"{k}={getattr(profile, k)}" for k in rules) + ".")

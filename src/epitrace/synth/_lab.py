@@ -25,26 +25,11 @@ from epitrace.synth._disease import (
     DiseaseLedger,
     spontaneous_test_types,
 )
+from epitrace.intake.labs import LAB_COLUMNS as INTAKE_LAB_COLUMNS
 from epitrace.synth._keyed_random import Stream, keyed_bits, keyed_uniform
 
-LAB_COLUMNS = (
-    "day",
-    "person_id",
-    "lab_id",
-    "specimen_id",
-    "collected_on",
-    "resulted_on",
-    "result",
-    "test_type",
-    "given_name",
-    "family_name",
-    "date_of_birth",
-    "sex",
-    "phone",
-    "national_id",
-    "address",
-    "jurisdiction_code",
-)
+# The lab file's columns, led by the ground truth the pipeline needs (arrival day, person).
+LAB_COLUMNS = ("day", "person_id", *INTAKE_LAB_COLUMNS)
 LAB_IDS = ("LAB-NORTH", "LAB-SOUTH", "LAB-EAST", "LAB-WEST", "LAB-CENTRAL")
 # Of the rows with a name error, this share has given and family name swapped; the
 # rest have one letter substituted, dropped, doubled or transposed in the family name.
