@@ -11,6 +11,7 @@ from epitrace.domain.identity import Identity
 from epitrace.errors import Conflict, InputError
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
+from epitrace.storage.cases import update_case
 from epitrace.storage.db import read_session, write_session
 from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
 from epitrace.storage.models import (
@@ -24,7 +25,6 @@ from epitrace.storage.models import (
     Task,
     TransmissionLink,
 )
-from epitrace.storage.cases import update_case
 from epitrace.storage.persons import merge_persons
 from tests.conftest import lab_line, write_labs
 

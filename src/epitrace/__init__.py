@@ -1,8 +1,8 @@
 """epitrace: outbreak investigation and exposure notification for public-health agencies."""
 
 from epitrace.errors import (
-    Conflict,
     ConfigurationError,
+    Conflict,
     EpitraceError,
     ImportRejected,
     InputError,

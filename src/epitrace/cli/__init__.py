@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
+
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.demo import demo
 from epitrace.cli.labs import import_app

@@ -19,12 +19,12 @@ from epitrace.cli._common import (
 )
 from epitrace.domain.identity import Identity
 from epitrace.domain.periods import infectious_period
+from epitrace.storage import audit
 from epitrace.storage.cases import get_case, profile_of, update_case
 from epitrace.storage.db import write_session
 from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
 from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, subtree_ids
 from epitrace.storage.models import Case, Contact, ExposureWindow, Person, Place, Task
-from epitrace.storage import audit
 
 cases_app = typer.Typer(help="Cases: list, show and record interview facts.")
 visits_app = typer.Typer(help="Itinerary visits of a case (exposure windows follow).")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, console, emit, engine
-from epitrace.storage.db import make_engine, write_session, read_session
+from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction, list_jurisdictions
 from epitrace.storage.migrate import upgrade
 

@@ -14,6 +14,7 @@ from enum import IntEnum
 import numpy as np
 import polars as pl
 
+from epitrace.intake.labs import LAB_COLUMNS as INTAKE_LAB_COLUMNS
 from epitrace.synth._config import SynthConfig
 from epitrace.synth._disease import (
     COLLECTION_SECONDS_INTO_DAY,
@@ -25,7 +26,6 @@ from epitrace.synth._disease import (
     DiseaseLedger,
     spontaneous_test_types,
 )
-from epitrace.intake.labs import LAB_COLUMNS as INTAKE_LAB_COLUMNS
 from epitrace.synth._keyed_random import Stream, keyed_bits, keyed_uniform
 
 # The lab file's columns, led by the ground truth the pipeline needs (arrival day, person).
