@@ -56,14 +56,14 @@ class Grid:
     def row_of(self, lat: np.ndarray) -> np.ndarray:
         return np.minimum(((np.asarray(lat) + 90) / self.cell_deg).astype(np.int64), self.rows - 1)
 
-    def col_of(self, lon: np.ndarray, row: np.ndarray) -> np.ndarray:
-        n = self.row_cells[row]
-        return ((np.asarray(lon) + 180) / 360 * n).astype(np.int64) % n
-
     def cell_of(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """Cell id of each point."""
+        """Cell id of each point (lon 180 is the same cell as lon -180)."""
         row = self.row_of(lat)
-        return self.row_offset[row] + self.col_of(lon, row)
+        n = self.row_cells[row]
+        col = ((np.asarray(lon) + 180) / 360 * n).astype(np.int64)
+        col -= n * (col >= n)
+        col += self.row_offset[row]
+        return col
 
     def cells_near(self, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every cell that a point within ``radius_m`` of each centre can fall in.
