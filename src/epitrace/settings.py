@@ -21,6 +21,13 @@ class Settings:
             "help": "SQLAlchemy URL of the database; SQLite file ./epitrace.db by default.",
         },
     )
+    spark_master: str = field(
+        default="local[*]",
+        metadata={
+            "env": "EPITRACE_SPARK_MASTER",
+            "help": "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.",
+        },
+    )
     small_count_threshold: int = field(
         default=5,
         metadata={
