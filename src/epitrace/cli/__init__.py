@@ -11,6 +11,7 @@ import typer
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.demo import demo
 from epitrace.cli.labs import import_app
+from epitrace.cli.links import clusters_app, colocate_command, links_app
 from epitrace.cli.match import match_command
 from epitrace.cli.persons import persons_app
 from epitrace.cli.profiles import profiles_app
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command("init", help="Create the database, or migrate it to the newest schema.")(init)
 app.command("demo", help="Run the whole pipeline on a synthetic outbreak and write a report.")(demo)
 app.command("match", help="Find who shared a place and time with an exposure window.")(match_command)
+app.command("colocate", help="Propose links and clusters from cases who shared a place and time.")(colocate_command)
 app.add_typer(jurisdictions_app, name="jurisdictions")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(import_app, name="import")
@@ -35,6 +37,8 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(visits_app, name="visits")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(links_app, name="links")
+app.add_typer(clusters_app, name="clusters")
 
 
 def _reporting_errors(callback: Callable[..., Any]) -> Callable[..., Any]:

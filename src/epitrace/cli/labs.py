@@ -97,3 +97,54 @@ def describe_report(report: LabImportReport, *, source: str, dry_run: bool) -> s
     if dry_run:
         lines.append("Dry run: nothing was written.")
     return "\n".join(lines)
+
+
+@import_app.command("venue-records")
+def import_venue_records(
+    file: Path = typer.Argument(help="The venue's check-in records, CSV: given_name, family_name, phone, check_in, check_out."),
+    window: int = typer.Option(..., "--window", help="Id of the exposure window to screen against."),
+    legal_basis: str = typer.Option(..., "--legal-basis", help="The law or order allowing use of these records."),
+    min_overlap_minutes: float = typer.Option(15, "--min-overlap-minutes", help="Least time within the window that counts."),
+    on: str | None = typer.Option(None, "--on", help="Day the contacts are identified (default today)."),
+) -> None:
+    """Screen a venue's records against one exposure window; matching visitors become contacts.
+
+    Only visitors overlapping the window become contacts, with follow-up tasks and the reason;
+    all other records are discarded, not stored. The legal basis, the file's hash and the counts
+    are recorded. If any row is invalid nothing is written (errors in FILE.errors.csv).
+
+    Example:
+
+    \b
+        epitrace import venue-records blue-door-checkins.csv --window 12 \\
+            --legal-basis "Public Health Act s.12; order 2026-031"
+    """
+    from datetime import date
+
+    from epitrace.cli._common import parse_date
+    from epitrace.tracing.venue_records import screen_venue_records
+
+    if not file.is_file():
+        raise InputError(f"venue records file {str(file)!r} does not exist or is not a file; check the path")
+    if min_overlap_minutes < 0:
+        raise InputError(f"--min-overlap-minutes must be >= 0, got {min_overlap_minutes:g}")
+    identified_on = parse_date(on, option="--on") or date.today()
+    errors_path = Path(f"{file}.errors.csv")
+    try:
+        with write_session(engine()) as session:
+            report = screen_venue_records(
+                session, file.read_bytes(), source=file.name, window_id=window, legal_basis=legal_basis,
+                identified_on=identified_on, actor=cli_actor(), min_overlap_s=int(round(min_overlap_minutes * 60)),
+            )
+    except ImportRejected as rejected:
+        write_errors_csv(str(errors_path), rejected.errors)
+        typer.echo(f"Error: {rejected.message}", err=True)
+        for error in rejected.errors[:MAX_ERRORS_SHOWN]:
+            typer.echo(f"  {error}", err=True)
+        typer.echo(f"All problems are listed in {errors_path}; fix them and screen the file again.", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(
+        f"Screened {report.rows} record(s) from {file.name} against window {report.window_id} ({report.place}): "
+        f"{report.matched} overlapped it and became contacts ({report.new_contacts} new); the other "
+        f"{report.rows - report.matched} were discarded, not stored. Screening {report.screening_id} records the legal basis."
+    )

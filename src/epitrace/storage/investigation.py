@@ -170,11 +170,14 @@ def add_contact(
     relationship: str | None = None,
     window_id: int | None = None,
     jurisdiction_id: int | None = None,
+    screening_id: int | None = None,
+    detail: str | None = None,
 ) -> ContactOutcome:
     """Record a contact named by a case and plan their follow-up tasks with reasons.
 
     A contact who is already a case gets no follow-up; a transmission link is proposed instead.
     Naming the same person again for the same case keeps one contact with the later exposure.
+    ``detail`` (where and when, in words) is added to the reason every task carries.
     """
     case = get_case(session, case_id, actor=actor)
     if not setting.strip():
@@ -195,6 +198,7 @@ def add_contact(
         person_id=person.id,
         case_id=case.id,
         window_id=window_id,
+        screening_id=screening_id,
         setting=setting.strip(),
         relationship_=relationship,
         last_exposure_on=last_exposure,
@@ -210,6 +214,8 @@ def add_contact(
         propose_link_between_cases(session, named_by=case, named=own_case, contact=contact, profile=profile)
         return ContactOutcome(contact, created=True, tasks=0)
     exposure = f"{setting.strip()} contact of case {case.id}, last exposed {last_exposure.isoformat()}"
+    if detail:
+        exposure += f" ({detail})"
     plan = contact_tasks(profile, identified_on=identified_on, last_exposure=last_exposure, exposure=exposure)
     create_tasks(
         session,

@@ -187,6 +187,7 @@ class Contact(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     window_id: Mapped[int | None] = mapped_column(ForeignKey("exposure_window.id", ondelete="SET NULL"))
+    screening_id: Mapped[int | None] = mapped_column(ForeignKey("venue_screening.id"))
     setting: Mapped[str] = mapped_column(String(32))
     relationship_: Mapped[str | None] = mapped_column("relationship", String(64))
     last_exposure_on: Mapped[date] = mapped_column(Date)
@@ -223,6 +224,51 @@ class TransmissionLink(Base):
     infectee_case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
     certainty: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32), default="contact tracing", server_default="contact tracing")
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Cluster(Base):
+    """Cases who were at one place at overlapping times: proposed until a tracer confirms it."""
+
+    __tablename__ = "cluster"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    place_id: Mapped[int] = mapped_column(ForeignKey("place.id"), unique=True)
+    first_start: Mapped[datetime] = mapped_column(DateTime)
+    last_end: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    evidence: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ClusterCase(Base):
+    __tablename__ = "cluster_case"
+    __table_args__ = (UniqueConstraint("cluster_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("cluster.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+
+
+class VenueScreening(Base):
+    """One venue's records screened against one exposure window, with the legal basis for it.
+
+    The records themselves are not kept: only the matching visitors become contacts.
+    """
+
+    __tablename__ = "venue_screening"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("exposure_window.id"), index=True)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows_screened: Mapped[int] = mapped_column(Integer)
+    rows_matched: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

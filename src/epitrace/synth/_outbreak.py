@@ -188,6 +188,31 @@ class Outbreak:
             raise InputError(f"`until` must be >= `since`, got since={since} and until={until}")
         return self._interviewer.interview(person, since=int(since), until=int(until))
 
+    def venue_checkins(self, place_id: int, *, since: int, until: int) -> pl.DataFrame:
+        """A venue's own check-in list: everyone present at ``place_id`` during ``[since, until)``.
+
+        Columns ``person_id`` (ground truth), ``given_name, family_name, phone, date_of_birth``
+        (as the venue would hold them) and ``check_in, check_out`` (Unix seconds, whole stay,
+        not clipped to the period). Sorted by check-in.
+        """
+        index = self._interviewer._index  # noqa: SLF001 - the same index interviews use
+        rows = index.rows_of_place(int(place_id))
+        arrays = self._presence_arrays
+        start = arrays.start_offset[rows].astype(np.int64) + self.epoch
+        end = arrays.end_offset[rows].astype(np.int64) + self.epoch
+        keep = (start < until) & (end > since)
+        rows, start, end = rows[keep], start[keep], end[keep]
+        people = self.people[arrays.person_id[rows].astype(np.int64)]
+        return pl.DataFrame({
+            "person_id": people["person_id"],
+            "given_name": people["given_name"],
+            "family_name": people["family_name"],
+            "phone": people["phone"],
+            "date_of_birth": people["date_of_birth"],
+            "check_in": start,
+            "check_out": end,
+        }).sort("check_in")
+
     def test_result(self, person_id: int, *, collected_day: int) -> str:
         """The truthful result, "positive" or "negative", of a specimen taken on a day.
 

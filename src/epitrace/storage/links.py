@@ -1,0 +1,52 @@
+"""Transmission links and clusters as tracers review them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from epitrace.domain.statuses import LinkCertainty
+from epitrace.errors import Conflict, InputError, NotFound
+from epitrace.storage import audit
+from epitrace.storage.audit import Actor
+from epitrace.storage.models import Case, Cluster, ClusterCase, Place, TransmissionLink, utcnow
+
+REVIEWS = {"confirm": LinkCertainty.CONFIRMED.value, "reject": "rejected"}
+
+
+def list_links(session: Session, *, source: str | None = None, certainty: str | None = None, limit: int = 200) -> list[TransmissionLink]:
+    query = select(TransmissionLink).order_by(TransmissionLink.id)
+    if source:
+        query = query.where(TransmissionLink.source == source)
+    if certainty:
+        query = query.where(TransmissionLink.certainty == certainty)
+    return list(session.scalars(query.limit(limit)))
+
+
+def review_link(session: Session, link_id: int, *, decision: str, actor: Actor) -> TransmissionLink:
+    """A tracer confirms or rejects a proposed link; the decision and reviewer are kept."""
+    if decision not in REVIEWS:
+        raise InputError(f"decision {decision!r} is not valid: expected confirm or reject")
+    link = session.get(TransmissionLink, link_id)
+    if link is None:
+        raise NotFound(f"no transmission link {link_id}; list them with `epitrace links list`")
+    if link.reviewed_by is not None:
+        raise Conflict(f"link {link_id} was already reviewed by {link.reviewed_by} ({link.certainty})")
+    link.certainty = REVIEWS[decision]
+    link.reviewed_by, link.reviewed_at = actor.name, utcnow()
+    infectee = session.get_one(Case, link.infectee_case_id)
+    audit.record(session, actor, action=decision, record_type="link", record_id=link_id, person_id=infectee.person_id)
+    return link
+
+
+def list_clusters(session: Session) -> list[tuple[Cluster, str, int]]:
+    """Clusters, largest first, with their place name and size."""
+    size = func.count(ClusterCase.id)
+    rows = session.execute(
+        select(Cluster, Place.name, size)
+        .join(Place, Place.id == Cluster.place_id)
+        .join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
+        .group_by(Cluster.id, Place.name)
+        .order_by(size.desc(), Cluster.id)
+    ).all()
+    return [(c, name, n) for c, name, n in rows]

@@ -1,0 +1,1 @@
+"""Tracing services that combine stored records with the exposure engine."""
