@@ -105,7 +105,7 @@ def test_colocation_proposes_a_link_and_a_cluster_once(cli, engine, venue_case) 
         assert session.scalar(select(func.count()).select_from(ClusterCase)) == 2
         assert session.scalars(select(Cluster.status)).one() == "proposed"
     listing = cli("clusters", "list", "--format", "csv").stdout.splitlines()
-    assert listing[1].startswith("1,Blue Door Café,2,2026-03-08T18:00:00,2026-03-08T21:00:00,proposed,")
+    assert listing[1].startswith("1,Blue Door Café,2,2026-03-08T19:00:00,2026-03-08T20:00:00,proposed,")  # the shared time
     confirmed = cli("links", "confirm", "1")
     assert confirmed.stdout.strip() == f"Link 1 (case {venue_case} -> case {later}) is now confirmed."
     twice = cli("links", "reject", "1")
