@@ -160,3 +160,10 @@ def test_link_certainty(setting: str, single: bool, timing: bool, expected: str)
     from epitrace.domain.links import link_certainty
 
     assert link_certainty(setting=setting, single_source=single, plausible_timing=timing).value == expected
+
+
+def test_without_a_birth_date_name_and_phone_decide() -> None:
+    case = Identity("Ana", "Silva", D("1990-04-02"), phone="+1 555 0001")
+    assert is_same_person(Identity("ana", "SILVA", None, phone="+15550001"), case)
+    assert not is_same_person(Identity("Ana", "Silva", None, phone="+15550009"), case)
+    assert not is_same_person(Identity("Ana", "Silva", None), case)  # a name alone is not enough

@@ -5,6 +5,8 @@ The rules, in order:
 1. The same national id is the same person.
 2. Otherwise the same normalised given name, family name and date of birth is the same person,
    unless both have a phone number and the numbers differ, or both have national ids that differ.
+   When one side has no date of birth (a venue's visitor list), the same name and the same phone
+   number are the same person.
 3. Anything close (a small typo in the name, given and family names swapped, same name and birth
    date with a different phone) is a *merge candidate* with its evidence, never merged silently.
 """
@@ -59,11 +61,13 @@ def is_same_person(a: Identity, b: Identity) -> bool:
     """Rules 1 and 2: whether two identities are certainly the same person."""
     if a.national_id and b.national_id:
         return a.national_id.strip() == b.national_id.strip()
-    if a.date_of_birth is None or a.date_of_birth != b.date_of_birth:
-        return False
     if name_key(a.given_name, a.family_name) != name_key(b.given_name, b.family_name):
         return False
     phone_a, phone_b = normalise_phone(a.phone), normalise_phone(b.phone)
+    if a.date_of_birth is None or b.date_of_birth is None:
+        return bool(phone_a and phone_b and phone_a == phone_b)
+    if a.date_of_birth != b.date_of_birth:
+        return False
     return not (phone_a and phone_b and phone_a != phone_b)
 
 

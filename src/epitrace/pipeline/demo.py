@@ -80,6 +80,8 @@ def _print_summary(summary: DemoSummary) -> None:
         ("True links found by tracing",
          "n/a" if found is None else f"{found:.0%} ({summary.links_true} of {summary.true_links_between_cases})"),
         ("Links proposed (true)", f"{summary.links_recorded} ({summary.links_true})"),
+        ("  of which from co-location (true)", f"{summary.links_colocation} ({summary.links_colocation_true})"),
+        ("Venue records screened: contacts", f"{summary.venue_screenings} windows: {summary.venue_contacts:,} contacts"),
         ("Median days result to interview",
          "n/a" if summary.median_days_result_to_interview is None else f"{summary.median_days_result_to_interview:g}"),
     ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.statuses import LinkCertainty, TaskStatus
-from epitrace.storage.models import Case, Contact, Task, TransmissionLink
+from epitrace.storage.models import Case, Contact, Task, TransmissionLink, VenueScreening
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,10 @@ class DemoSummary:
     links_probable_true: int
     median_days_result_to_interview: float | None
     cases_already_contacts: int
+    links_colocation: int = 0
+    links_colocation_true: int = 0
+    venue_screenings: int = 0
+    venue_contacts: int = 0
 
     @property
     def share_of_true_links_found(self) -> float | None:
@@ -53,13 +57,17 @@ def summarise(session: Session, *, today: date, infections, person_truth: dict[i
     case_person = dict(session.execute(select(Case.id, Case.person_id)).all())
     truth = true_links(infections, person_truth, case_person)
     links = session.execute(
-        select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id, TransmissionLink.certainty)
+        select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id, TransmissionLink.certainty,
+               TransmissionLink.source)
     ).all()
-    links_true = probable = probable_true = 0
-    for infector_case, infectee_case, certainty in links:
+    links_true = probable = probable_true = colocation = colocation_true = 0
+    for infector_case, infectee_case, certainty, source in links:
         pair = (person_truth.get(case_person[infector_case]), person_truth.get(case_person[infectee_case]))
         is_true = pair in truth
         links_true += is_true
+        if source == "co-location":
+            colocation += 1
+            colocation_true += is_true
         if certainty == LinkCertainty.PROBABLE.value:
             probable += 1
             probable_true += is_true
@@ -85,4 +93,8 @@ def summarise(session: Session, *, today: date, infections, person_truth: dict[i
         links_probable_true=probable_true,
         median_days_result_to_interview=statistics.median(delays) if delays else None,
         cases_already_contacts=count(select(TransmissionLink.infectee_case_id).distinct()),
+        links_colocation=colocation,
+        links_colocation_true=colocation_true,
+        venue_screenings=count(select(VenueScreening.id)),
+        venue_contacts=count(select(Contact.id).where(Contact.screening_id.is_not(None))),
     )

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
+import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,9 @@ from epitrace.storage.cases import profile_of, update_case
 from epitrace.storage.db import write_session
 from epitrace.storage.investigation import PlaceSpec, VisitSpec, add_contact, add_visits
 from epitrace.storage.labs import LabImportReport, import_lab_rows
-from epitrace.storage.models import Case, LabResult, Task
+from epitrace.storage.models import Case, Contact, ExposureWindow, LabResult, Person, Place, Task
+from epitrace.tracing.colocation import colocate_cases
+from epitrace.tracing.venue_records import screen_venue_records
 
 TRACER = Actor(name="demo:tracer", purpose="outbreak investigation (synthetic demo)")
 
@@ -42,6 +45,8 @@ class TeamBehaviour:
     """Share of contacts who get tested."""
     test_within_days: int = 3
     symptom_check_answered: float = 0.85
+    venue_records: float = 0.3
+    """Share of a case's venue windows for which the venue's check-in records are obtained."""
 
 
 @dataclass
@@ -53,6 +58,8 @@ class DayLog:
     new_cases: int = 0
     interviews: int = 0
     new_contacts: int = 0
+    venue_contacts: int = 0
+    colocation_links: int = 0
 
 
 @dataclass
@@ -70,6 +77,8 @@ class Simulation:
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed + 7919)
+        people = self.outbreak.people
+        self.phone_owner = dict(zip(people["phone"].to_list(), people["person_id"].to_list(), strict=True))
         reports = self.outbreak.lab_reports
         self.reports_by_day: dict[int, list[dict]] = defaultdict(list)
         for record in reports.iter_rows(named=True):
@@ -86,7 +95,11 @@ class Simulation:
             if records:
                 report = self._import(session, records, day)
                 entry.imported, entry.new_cases = report.imported, report.new_cases
-            entry.interviews, entry.new_contacts = self._interview(session, day)
+            interviewed = self._interview(session, day)
+            entry.interviews = len(interviewed)
+            entry.new_contacts = sum(n for _, n in interviewed)
+            entry.venue_contacts = self._screen_venues(session, [case for case, _ in interviewed], day)
+            entry.colocation_links = colocate_cases(session).links_proposed
             self._follow_up(session, day)
         self.log.append(entry)
         return entry
@@ -113,23 +126,51 @@ class Simulation:
                     self.person_truth[person_id] = truth[(lab_id, specimen_id)]
         return report
 
-    def _interview(self, session: Session, day: int) -> tuple[int, int]:
+    def _interview(self, session: Session, day: int) -> list[tuple[Case, int]]:
         today = self.date_of(day)
         waiting = session.scalars(
             select(Case).join(Task, Task.case_id == Case.id).where(
                 Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value, Task.created_on < today
             ).order_by(Case.id)
         ).all()
-        interviews = contacts = 0
+        done = []
         for case in waiting:
             if self.rng.random() > self.behaviour.interview_per_day:
                 continue
             synthetic_id = self.person_truth.get(case.person_id)
             if synthetic_id is None:
                 continue
-            contacts += self._interview_case(session, case, synthetic_id, day)
-            interviews += 1
-        return interviews, contacts
+            done.append((case, self._interview_case(session, case, synthetic_id, day)))
+        return done
+
+    def _screen_venues(self, session: Session, cases: list[Case], day: int) -> int:
+        """For some venue windows of today's interviews, the venue's own records are screened."""
+        today = self.date_of(day)
+        windows = session.execute(
+            select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id).where(
+                ExposureWindow.case_id.in_([c.id for c in cases]), Place.kind == "venue",
+            ).order_by(ExposureWindow.id)
+        ).all()
+        found = 0
+        for window, place in windows:
+            if self.rng.random() > self.behaviour.venue_records or not (place.external_ref or "").startswith("synth-place-"):
+                continue
+            start = int(window.start_at.replace(tzinfo=timezone.utc).timestamp())
+            end = int(window.end_at.replace(tzinfo=timezone.utc).timestamp())
+            records = self.outbreak.venue_checkins(int(place.external_ref.removeprefix("synth-place-")), since=start, until=end)
+            if records.is_empty():
+                continue
+            report = screen_venue_records(
+                session, _records_csv(records), source=f"synthetic check-ins of {place.name}", window_id=window.id,
+                legal_basis="Synthetic demo: fictional public health order 2026-001", identified_on=today, actor=TRACER,
+            )
+            for contact in session.scalars(select(Contact).where(Contact.screening_id == report.screening_id)):
+                synthetic_id = self.phone_owner.get(session.get_one(Person, contact.person_id).phone or "")
+                if synthetic_id is not None:
+                    self.person_truth.setdefault(contact.person_id, synthetic_id)
+                    self._schedule_test(synthetic_id, day)
+            found += report.new_contacts
+        return found
 
     def _interview_case(self, session: Session, case: Case, synthetic_id: int, day: int) -> int:
         today = self.date_of(day)
@@ -205,3 +246,13 @@ class Simulation:
                 task.status, task.result, task.completed_on = TaskStatus.DONE.value, answer, today
                 touched.append((task.id, task.person_id))
         audit.record_many(session, TRACER, action="update", record_type="task", records=touched)
+
+
+def _records_csv(records) -> bytes:  # type: ignore[no-untyped-def]
+    """A venue's check-in list as the CSV it would send (times as ISO-8601 UTC)."""
+    as_text = records.select(
+        "given_name", "family_name", "phone", pl.col("date_of_birth").cast(pl.String),
+        pl.from_epoch("check_in", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("check_in"),
+        pl.from_epoch("check_out", time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("check_out"),
+    )
+    return as_text.write_csv().encode()

@@ -26,6 +26,19 @@ class Actor:
     purpose: str = "outbreak investigation"
 
 
+HEAD_KEY = "epitrace.audit_head"
+
+
+def _chain_head(session: Session) -> str:
+    """Hash of the newest entry. Read once per transaction, then kept in the session: writers
+    hold the database's write lock (SQLite BEGIN IMMEDIATE), so nobody else appends meanwhile."""
+    head = session.info.get(HEAD_KEY)
+    if head is None:
+        with session.no_autoflush:
+            head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    return head
+
+
 def _entry_hash(prev_hash: str, event: AuditEvent) -> str:
     fields = [
         prev_hash,
@@ -50,8 +63,7 @@ def record(
     person_id: int | None,
 ) -> None:
     """Append one entry to the chain (inside the caller's transaction)."""
-    session.flush()
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    prev = _chain_head(session)
     event = AuditEvent(
         at=utcnow(),
         actor=actor.name,
@@ -64,7 +76,7 @@ def record(
     )
     event.hash = _entry_hash(event.prev_hash, event)
     session.add(event)
-    session.flush()
+    session.info[HEAD_KEY] = event.hash
 
 
 def verify(session: Session) -> int | None:
@@ -88,8 +100,7 @@ def record_many(
     """Append one entry per ``(record_id, person_id)``, chained, in one bulk insert."""
     if not records:
         return
-    session.flush()
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    prev = _chain_head(session)
     events = []
     for record_id, person_id in records:
         event = AuditEvent(
@@ -99,4 +110,4 @@ def record_many(
         event.hash = prev = _entry_hash(prev, event)
         events.append(event)
     session.add_all(events)
-    session.flush()
+    session.info[HEAD_KEY] = prev

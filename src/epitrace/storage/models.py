@@ -66,7 +66,7 @@ class DiseaseProfileRow(Base):
 
 class Person(Base):
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_dob_name", "date_of_birth", "name_key"),)
+    __table_args__ = (Index("ix_person_dob_name", "date_of_birth", "name_key"), Index("ix_person_name_key", "name_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     given_name: Mapped[str] = mapped_column(String(200))
@@ -181,7 +181,7 @@ class ExposureWindow(Base):
 
 class Contact(Base):
     __tablename__ = "contact"
-    __table_args__ = (UniqueConstraint("case_id", "person_id"),)
+    __table_args__ = (UniqueConstraint("case_id", "person_id"), Index("ix_contact_person_status", "person_id", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
@@ -198,7 +198,8 @@ class Contact(Base):
 
 class Task(Base):
     __tablename__ = "task"
-    __table_args__ = (Index("ix_task_status_due", "status", "due_on"),)
+    # person+kind+status first: without it SQLite's planner scans every open task per person lookup.
+    __table_args__ = (Index("ix_task_status_due", "status", "due_on"), Index("ix_task_person_kind_status", "person_id", "kind", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))

@@ -82,17 +82,14 @@ def _find_same(session: Session, identity: Identity) -> Person | None:
         by_id = session.scalar(select(Person).where(Person.national_id == identity.national_id))
         if by_id is not None:
             return _follow_merges(session, by_id)
-    if identity.date_of_birth is None:
-        return None
-    same_name = session.scalars(
-        select(Person)
-        .where(
-            Person.date_of_birth == identity.date_of_birth,
-            Person.name_key == name_key(identity.given_name, identity.family_name),
-            Person.merged_into_id.is_(None),
-        )
-        .order_by(Person.id)
-    )
+    conditions = [
+        Person.name_key == name_key(identity.given_name, identity.family_name),
+        Person.merged_into_id.is_(None),
+    ]
+    if identity.date_of_birth is not None:
+        # Also people recorded without a birth date: the same name and phone can match them.
+        conditions.append(or_(Person.date_of_birth == identity.date_of_birth, Person.date_of_birth.is_(None)))
+    same_name = session.scalars(select(Person).where(*conditions).order_by(Person.id))
     return next((p for p in same_name if is_same_person(_identity(p), identity)), None)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.followup import PlannedTask
@@ -28,26 +28,29 @@ def create_tasks(
     created_on: date,
     case_id: int | None = None,
     contact_id: int | None = None,
-) -> list[Task]:
-    """Insert the planned tasks for one person."""
-    tasks = [
-        Task(
-            kind=p.kind.value,
-            person_id=person_id,
-            case_id=case_id,
-            contact_id=contact_id,
-            jurisdiction_id=jurisdiction_id,
-            team=INVESTIGATION_TEAM if p.kind is TaskKind.INTERVIEW else FOLLOW_UP_TEAM,
-            due_on=p.due_on,
-            status=TaskStatus.OPEN.value,
-            reason=p.reason,
-            created_on=created_on,
-        )
-        for p in plan
-    ]
-    session.add_all(tasks)
-    session.flush()
-    return tasks
+) -> int:
+    """Insert the planned tasks for one person (one bulk insert); returns how many."""
+    if not plan:
+        return 0
+    session.execute(
+        insert(Task),
+        [
+            {
+                "kind": p.kind.value,
+                "person_id": person_id,
+                "case_id": case_id,
+                "contact_id": contact_id,
+                "jurisdiction_id": jurisdiction_id,
+                "team": INVESTIGATION_TEAM if p.kind is TaskKind.INTERVIEW else FOLLOW_UP_TEAM,
+                "due_on": p.due_on,
+                "status": TaskStatus.OPEN.value,
+                "reason": p.reason,
+                "created_on": created_on,
+            }
+            for p in plan
+        ],
+    )
+    return len(plan)
 
 
 @dataclass(frozen=True)

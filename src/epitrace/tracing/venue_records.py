@@ -17,13 +17,13 @@ from datetime import date, datetime, timezone
 import polars as pl
 from sqlalchemy.orm import Session
 
-from epitrace.domain.identity import Identity
+from epitrace.domain.identity import Identity, is_same_person
 from epitrace.engine import match
 from epitrace.errors import ImportRejected, InputError, NotFound
 from epitrace.intake.labs import RowError, decode_csv_bytes
 from epitrace.storage.audit import Actor
 from epitrace.storage.investigation import add_contact
-from epitrace.storage.models import ExposureWindow, Place, VenueScreening
+from epitrace.storage.models import Case, ExposureWindow, Person, Place, VenueScreening
 
 REQUIRED = ("given_name", "family_name", "phone", "check_in", "check_out")
 OPTIONAL = ("date_of_birth",)
@@ -40,6 +40,8 @@ class ScreeningReport:
     rows: int
     matched: int
     new_contacts: int
+    own_records: int = 0
+    """Records of the case themself, which are not contacts."""
 
 
 def screen_venue_records(
@@ -81,20 +83,27 @@ def screen_venue_records(
     session.add(screening)
     session.flush()
     matched = visitors.join(exposures.rename({"person_id": "row"}), on="row")
-    new = 0
+    case_person = session.get_one(Person, session.get_one(Case, window.case_id).person_id)
+    case_identity = Identity(case_person.given_name, case_person.family_name, case_person.date_of_birth,
+                             case_person.phone, case_person.national_id)
+    new = own = 0
     for v in matched.iter_rows(named=True):
+        identity = Identity(v["given_name"], v["family_name"], v["date_of_birth"], v["phone"])
+        if is_same_person(identity, case_identity):
+            own += 1  # the case's own check-in
+            continue
         first = datetime.fromtimestamp(v["first_start"], timezone.utc)
         last = datetime.fromtimestamp(v["last_end"], timezone.utc)
         outcome = add_contact(
-            session, window.case_id,
-            Identity(v["given_name"], v["family_name"], v["date_of_birth"], v["phone"]),
+            session, window.case_id, identity,
             setting="venue", last_exposure=min(datetime.fromtimestamp(v["last_end"] - 1, timezone.utc).date(), identified_on),
             identified_on=identified_on, actor=actor, window_id=window_id, screening_id=screening.id,
             detail=(f"at {place.name} {first:%Y-%m-%d %H:%M}-{last:%H:%M} UTC, {v['overlap_s'] // 60} min "
                     f"within exposure window {window_id}"),
         )
         new += int(outcome.created)
-    return ScreeningReport(screening.id, window_id, place.name, visitors.height, exposures.height, new)
+    screening.rows_matched = exposures.height - own
+    return ScreeningReport(screening.id, window_id, place.name, visitors.height, exposures.height - own, new, own)
 
 
 def _parse(data: bytes, *, source: str) -> pl.DataFrame:

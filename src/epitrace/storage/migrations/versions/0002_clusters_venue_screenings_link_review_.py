@@ -1,8 +1,8 @@
-"""clusters, venue screenings, link review
+"""clusters, venue screenings, link review, lookup indexes
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-29 04:16:31.969506
+Create Date: 2026-11-29 04:25:05.480695
 """
 
 from alembic import op
@@ -60,7 +60,14 @@ def upgrade() -> None:
 
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.add_column(sa.Column('screening_id', sa.Integer(), nullable=True))
+        batch_op.create_index('ix_contact_person_status', ['person_id', 'status'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_contact_screening_id_venue_screening'), 'venue_screening', ['screening_id'], ['id'])
+
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.create_index('ix_person_name_key', ['name_key'], unique=False)
+
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.create_index('ix_task_person_kind_status', ['person_id', 'kind', 'status'], unique=False)
 
     with op.batch_alter_table('transmission_link', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source', sa.String(length=32), server_default='contact tracing', nullable=False))
@@ -77,8 +84,15 @@ def downgrade() -> None:
         batch_op.drop_column('reviewed_by')
         batch_op.drop_column('source')
 
+    with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('ix_task_person_kind_status')
+
+    with op.batch_alter_table('person', schema=None) as batch_op:
+        batch_op.drop_index('ix_person_name_key')
+
     with op.batch_alter_table('contact', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_contact_screening_id_venue_screening'), type_='foreignkey')
+        batch_op.drop_index('ix_contact_person_status')
         batch_op.drop_column('screening_id')
 
     with op.batch_alter_table('venue_screening', schema=None) as batch_op:
