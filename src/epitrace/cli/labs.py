@@ -46,17 +46,22 @@ def import_labs(
         rows = parse_lab_csv(data, source=file.name)
         report = _import(rows, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     except ImportRejected as rejected:
-        write_errors_csv(str(errors_path), rejected.errors)
-        typer.echo(f"Error: {rejected.message}", err=True)
-        for error in rejected.errors[:MAX_ERRORS_SHOWN]:
-            typer.echo(f"  {error}", err=True)
-        if len(rejected.errors) > MAX_ERRORS_SHOWN:
-            typer.echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
-        typer.echo(f"All problems are listed in {errors_path}; fix them and import the file again.", err=True)
-        raise typer.Exit(1) from None
+        _reject(rejected, errors_path, again="import the file again")
     if errors_path.exists():
         errors_path.unlink()  # stale list from an earlier failed attempt
     typer.echo(describe_report(report, source=file.name, dry_run=dry_run))
+
+
+def _reject(rejected: ImportRejected, errors_path: Path, *, again: str) -> None:
+    """Print the problems, write them all to FILE.errors.csv, and exit 1."""
+    write_errors_csv(str(errors_path), rejected.errors)
+    typer.echo(f"Error: {rejected.message}", err=True)
+    for error in rejected.errors[:MAX_ERRORS_SHOWN]:
+        typer.echo(f"  {error}", err=True)
+    if len(rejected.errors) > MAX_ERRORS_SHOWN:
+        typer.echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
+    typer.echo(f"All problems are listed in {errors_path}; fix them and {again}.", err=True)
+    raise typer.Exit(1)
 
 
 def _import(rows, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:  # type: ignore[no-untyped-def]
@@ -137,12 +142,7 @@ def import_venue_records(
                 identified_on=identified_on, actor=cli_actor(), min_overlap_s=int(round(min_overlap_minutes * 60)),
             )
     except ImportRejected as rejected:
-        write_errors_csv(str(errors_path), rejected.errors)
-        typer.echo(f"Error: {rejected.message}", err=True)
-        for error in rejected.errors[:MAX_ERRORS_SHOWN]:
-            typer.echo(f"  {error}", err=True)
-        typer.echo(f"All problems are listed in {errors_path}; fix them and screen the file again.", err=True)
-        raise typer.Exit(1) from None
+        _reject(rejected, errors_path, again="screen the file again")
     typer.echo(
         f"Screened {report.rows} record(s) from {file.name} against window {report.window_id} ({report.place}): "
         f"{report.matched} overlapped it and became contacts ({report.new_contacts} new); the other "

@@ -47,6 +47,8 @@ PYSPARK_PIN = "pyspark==4.3.0"
 PANDAS_PIN = "pandas==2.3.3"  # pyspark 4.3 warns that pandas 3 is not yet fully supported
 MIN_JAVA = 17
 JAVA_FIX = "install openjdk-17-jre (apt-get install openjdk-17-jre-headless), or point JAVA_HOME at Java 17+"
+MASTERS = "local[*], local[N], spark://host:7077, yarn or k8s://https://host:port"
+MASTER_PATTERN = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?$|yarn$|(spark|k8s)://.+")
 # Spark hands Python ~10,000 rows per Arrow batch; matching a million at once amortises the
 # per-call cost of polars and the index probe while keeping a task's memory small.
 CHUNK_ROWS = 1 << 20
@@ -211,6 +213,8 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
     log_config = None
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit: we launch the JVM
         master = master or Settings.from_env().spark_master
+        if not MASTER_PATTERN.match(master):
+            raise ConfigurationError(f"Spark master {master!r} is not one Spark knows: use {MASTERS} (EPITRACE_SPARK_MASTER)")
         _check_java()
         with tempfile.NamedTemporaryFile("w", suffix=".properties", delete=False) as log_config:
             log_config.write(_LOG4J2)
@@ -224,8 +228,8 @@ def spark_session(master: str | None = None) -> Iterator[SparkSession]:
         spark = builder.getOrCreate()
     except Exception as error:
         raise ConfigurationError(
-            f"Spark could not start ({str(error).splitlines()[0]}): check that `java -version` shows Java "
-            f"{MIN_JAVA}+ and that JAVA_HOME, if set, points at it; {JAVA_FIX}"
+            f"Spark could not start ({str(error).splitlines()[0]}): see the JVM's message above; check the "
+            f"master ({MASTERS}) and that `java -version` shows Java {MIN_JAVA}+"
         ) from error
     finally:
         if log_config is not None:
