@@ -1,0 +1,72 @@
+"""`epitrace rt` and `epitrace chains`: epidemiological estimates from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from epitrace.cli._common import console
+from epitrace.errors import InputError
+
+
+def _int_list(text: str | None, *, option: str) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a list of days: expected whole numbers separated by commas, e.g. 2,9,16") from None
+
+
+def rt_command(
+    incidence: Path = typer.Option(..., "--incidence", help="CSV, one row per consecutive day: column I, or local and imported."),
+    out: Path = typer.Option(..., "--out", help="Where to write the estimates (CSV)."),
+    si_mean: float | None = typer.Option(None, "--si-mean", help="Mean serial interval in days (parametric, > 1)."),
+    si_sd: float | None = typer.Option(None, "--si-sd", help="Standard deviation of the serial interval in days."),
+    si_distr: Path | None = typer.Option(None, "--si-distr", help="CSV k,p: the discrete serial interval, k = 0, 1, ..."),
+    t_start: str | None = typer.Option(None, "--t-start", help="Window starts, 1-based days, comma-separated (default 2..T-6)."),
+    t_end: str | None = typer.Option(None, "--t-end", help="Window ends, inclusive, comma-separated (default 8..T)."),
+    prior_mean: float = typer.Option(5.0, "--prior-mean", help="Mean of the gamma prior on R."),
+    prior_sd: float = typer.Option(5.0, "--prior-sd", help="Standard deviation of the gamma prior on R."),
+) -> None:
+    """Estimate the reproduction number Rt (Cori et al. 2013, as EpiEstim computes it).
+
+    Output columns: t_start, t_end, mean, std, q2_5, q5, q25, median, q75, q95, q97_5.
+
+    Example:
+
+    \b
+        epitrace rt --incidence cases.csv --si-mean 2.6 --si-sd 1.5 --out rt.csv
+        epitrace rt --incidence cases.csv --si-distr si.csv --t-start 2,9 --t-end 8,15 --out rt.csv
+    """
+    import numpy as np
+    import polars as pl
+
+    from epitrace.analytics.rt import estimate_rt, incidence_from_frame
+    from epitrace.engine import read_table
+
+    if si_distr is not None and (si_mean is not None or si_sd is not None):
+        raise InputError("give either --si-distr or --si-mean with --si-sd, not both")
+    if si_distr is None and (si_mean is None or si_sd is None):
+        raise InputError("a serial interval is needed: give --si-mean and --si-sd, or --si-distr FILE")
+    frame = read_table(incidence)
+    distribution = None
+    if si_distr is not None:
+        table = read_table(si_distr)
+        if not {"k", "p"} <= set(table.columns):
+            raise InputError(f"{si_distr.name} must have columns k and p (k = 0, 1, 2, ...), got {', '.join(table.columns)}")
+        table = table.sort("k")
+        if table["k"].to_list() != list(range(table.height)):
+            raise InputError(f"{si_distr.name}: k must be 0, 1, 2, ... without gaps")
+        distribution = table["p"].cast(pl.Float64).to_numpy()
+    starts, ends = _int_list(t_start, option="--t-start"), _int_list(t_end, option="--t-end")
+    if (starts is None) != (ends is None):
+        raise InputError("give --t-start and --t-end together, or neither for weekly sliding windows")
+    result = estimate_rt(
+        incidence_from_frame(frame, source=incidence.name), si_mean=si_mean, si_sd=si_sd, si_distr=distribution,
+        t_start=None if starts is None else np.array(starts), t_end=None if ends is None else np.array(ends),
+        prior_mean=prior_mean, prior_sd=prior_sd,
+    )
+    result.write_csv(out)
+    console.print(f"{result.height} window(s) estimated; written to {out}.")
