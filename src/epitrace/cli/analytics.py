@@ -70,3 +70,29 @@ def rt_command(
     )
     result.write_csv(out)
     console.print(f"{result.height} window(s) estimated; written to {out}.")
+
+
+def chains_command(
+    links: Path = typer.Option(..., "--links", help="CSV case_id, infector_id (empty = unknown source), optional onset."),
+    out: Path = typer.Option(..., "--out", help="Where to write the statistics (JSON)."),
+) -> None:
+    """Transmission-chain statistics: roots, chain sizes, generations, offspring, serial interval.
+
+    Example:
+
+    \b
+        epitrace chains --links links.csv --out chains.json
+    """
+    import csv
+    import json
+
+    from epitrace.analytics.chains import chain_statistics, links_from_rows
+    from epitrace.intake.labs import decode_csv_bytes
+
+    if not links.is_file():
+        raise InputError(f"{links} does not exist or is not a file; check the path")
+    text = decode_csv_bytes(links.read_bytes(), source=links.name)
+    rows = list(csv.DictReader(text.splitlines()))
+    stats = chain_statistics(links_from_rows(rows, source=links.name))
+    out.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    console.print(f"{stats['n_cases']} case(s) in {len(stats['chain_sizes'])} chain(s); written to {out}.")
