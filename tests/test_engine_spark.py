@@ -20,7 +20,6 @@ from epitrace.engine import match, reference_match
 from epitrace.engine.spark import input_errors, spark_match, spark_session
 from epitrace.errors import ConfigurationError, InputError
 
-
 # A city, both sides of the antimeridian, the Arctic, and a hair from each pole.
 ANCHORS = [(52.37, 4.9), (0.0, 179.9995), (-33.9, -179.9998), (78.2, 15.6), (89.9995, 0.0), (-89.9993, 120.0)]
 RUN = CliRunner()

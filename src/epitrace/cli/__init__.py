@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from epitrace.cli.analytics import chains_command, rt_command
+from epitrace.cli.analytics import chains_command, rt_command, serial_interval_command
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.demo import demo
 from epitrace.cli.labs import import_app
@@ -31,6 +31,7 @@ app.command("demo", help="Run the whole pipeline on a synthetic outbreak and wri
 app.command("match", help="Find who shared a place and time with an exposure window.")(match_command)
 app.command("rt", help="Estimate the reproduction number Rt (Cori method, EpiEstim conventions).")(rt_command)
 app.command("chains", help="Transmission-chain statistics from case,infector links.")(chains_command)
+app.command("serial-interval", help="Serial interval from infector-infectee pairs, with a gamma fit.")(serial_interval_command)
 app.command("colocate", help="Propose links and clusters from cases who shared a place and time.")(colocate_command)
 app.add_typer(jurisdictions_app, name="jurisdictions")
 app.add_typer(profiles_app, name="profiles")

@@ -96,3 +96,40 @@ def chains_command(
     stats = chain_statistics(links_from_rows(rows, source=links.name))
     out.write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
     console.print(f"{stats['n_cases']} case(s) in {len(stats['chain_sizes'])} chain(s); written to {out}.")
+
+
+def serial_interval_command(
+    pairs: Path = typer.Option(..., "--pairs", help="CSV: infector_onset, infectee_onset (dates), or si_lower, si_upper (days)."),
+) -> None:
+    """Serial interval from infector-infectee pairs (exact onsets or interval-censored), with a gamma fit.
+
+    Prints JSON: n, mean, sd, gamma_shape, gamma_scale, gamma_mean.
+
+    Example:
+
+    \b
+        epitrace serial-interval --pairs pairs.csv
+    """
+    import json
+
+    import polars as pl
+
+    from epitrace.analytics.serial_interval import from_interval_censored, from_pairs
+    from epitrace.engine import read_table
+
+    frame = read_table(pairs)
+    if {"infector_onset", "infectee_onset"} <= set(frame.columns):
+        try:
+            dates = frame.select(pl.col("infector_onset", "infectee_onset").cast(pl.String).str.to_date("%Y-%m-%d"))
+        except pl.exceptions.InvalidOperationError:
+            raise InputError(f"{pairs.name}: onsets must be dates as YYYY-MM-DD") from None
+        gaps = (dates["infectee_onset"] - dates["infector_onset"]).dt.total_days().drop_nulls().to_numpy()
+        result = from_pairs(gaps)
+    elif {"si_lower", "si_upper"} <= set(frame.columns):
+        result = from_interval_censored(frame["si_lower"].cast(pl.Float64).to_numpy(),
+                                        frame["si_upper"].cast(pl.Float64).to_numpy())
+    else:
+        raise InputError(f"{pairs.name} has columns {', '.join(frame.columns)}: expected infector_onset and infectee_onset "
+                         "(dates), or si_lower and si_upper (days)")
+    print(json.dumps({k: (None if v is None else (round(v, 6) if isinstance(v, float) else v))
+                      for k, v in result.as_dict().items()}, indent=2))

@@ -48,7 +48,7 @@ PANDAS_PIN = "pandas==2.3.3"  # pyspark 4.3 warns that pandas 3 is not yet fully
 MIN_JAVA = 17
 JAVA_FIX = "install openjdk-17-jre (apt-get install openjdk-17-jre-headless), or point JAVA_HOME at Java 17+"
 MASTERS = "local[*], local[N], spark://host:7077, yarn or k8s://https://host:port"
-MASTER_PATTERN = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?$|yarn$|(spark|k8s)://.+")
+MASTER_PATTERN = re.compile(r"local(\[(\*|\d+)(,\d+)?\])?$|local-cluster\[[\d, ]+\]$|yarn$|(spark|k8s)://.+")
 # Spark hands Python ~10,000 rows per Arrow batch; matching a million at once amortises the
 # per-call cost of polars and the index probe while keeping a task's memory small.
 CHUNK_ROWS = 1 << 20
