@@ -93,7 +93,6 @@ def run_parquet(presences: int, windows: int, seed: int, chunk_rows: int) -> dic
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "presences.parquet"
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         writer = None

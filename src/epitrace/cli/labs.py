@@ -147,6 +147,6 @@ def import_venue_records(
         f"Screened {report.rows} record(s) from {file.name} against window {report.window_id} ({report.place}): "
         f"{report.matched} overlapped it and became contacts ({report.new_contacts} new); the other "
         f"{report.rows - report.matched - report.own_records} were discarded, not stored"
-        + (f", as was the case's own record" if report.own_records else "")
+        + (", as was the case's own record" if report.own_records else "")
         + f". Screening {report.screening_id} records the legal basis."
     )

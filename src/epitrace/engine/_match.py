@@ -254,7 +254,6 @@ def summarise(candidates: pl.DataFrame, window_ids: pl.Series, *, min_overlap_s:
     maximum end of the intervals before it: the length of the union.
     """
     ordered = candidates.sort(["person_id", "window", "start", "end"])
-    n = ordered.height
     new_group = ordered.select(
         ((pl.col("person_id") != pl.col("person_id").shift(1)) | (pl.col("window") != pl.col("window").shift(1)))
         .fill_null(True).alias("new")
