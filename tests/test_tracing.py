@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import csv
-from datetime import date
 
 import pytest
 from sqlalchemy import func, select
 
-from epitrace.storage.db import read_session, write_session
+from epitrace.storage.db import read_session
 from epitrace.storage.models import Case, Cluster, ClusterCase, Contact, Person, Task, TransmissionLink, VenueScreening
 from tests.conftest import lab_line, write_labs
 from tests.test_intake_labs import db_content

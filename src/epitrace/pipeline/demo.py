@@ -12,8 +12,9 @@ from rich.table import Table
 
 from epitrace.errors import InputError
 from epitrace.pipeline.evaluation import DemoSummary, summarise
-from epitrace.pipeline.report import write_report
-from epitrace.pipeline.simulation import Simulation
+from epitrace.pipeline.report import summary_html
+from epitrace.pipeline.simulation import TRACER, Simulation
+from epitrace.reports.report import ReportOptions, build_report
 from epitrace.settings import Settings
 from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
@@ -56,11 +57,13 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
     last_day = outbreak.start_date + timedelta(days=days - 1)
     with read_session(engine) as session:
         summary = summarise(session, today=last_day, infections=outbreak.infections, person_truth=simulation.person_truth)
-        report = write_report(
-            session, out, summary=summary, first_day=outbreak.start_date, last_day=last_day,
-            parameters={"people": people, "days": days, "seed": seed},
-            threshold=Settings.from_env().small_count_threshold,
-        )
+    with write_session(engine) as session:
+        report = build_report(session, out, ReportOptions(
+            today=last_day, threshold=Settings.from_env().small_count_threshold,
+            title="epitrace demo: synthetic outbreak",
+            extra_html=summary_html(summary, parameters={"people": people, "days": days, "seed": seed},
+                                    first_day=outbreak.start_date, last_day=last_day),
+        ), actor=TRACER)
     _print_summary(summary)
     console.print(f"Report: {report}  Database: {db_path}  ({time.perf_counter() - started:.0f} s)")
     if serve:

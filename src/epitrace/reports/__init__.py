@@ -1,0 +1,1 @@
+"""Reports that leave the system: aggregate, with small counts suppressed."""

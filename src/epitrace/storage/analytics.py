@@ -1,0 +1,76 @@
+"""The frames analytics read: one query each, no personal identifiers beyond record ids."""
+
+from __future__ import annotations
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from epitrace.storage.models import Case, Cluster, ClusterCase, Contact, Jurisdiction, Place, Task, TransmissionLink
+
+
+def _frame(rows, schema: dict) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def cases_frame(session: Session) -> pl.DataFrame:
+    """``case_id, jurisdiction, status, onset, specimen, reported_on, interviewed_on, known_contact``.
+
+    ``known_contact`` is true when the person was someone's contact on or before the report date.
+    """
+    rows = session.execute(
+        select(Case.id, Jurisdiction.code, Case.status, Case.onset_date, Case.specimen_date, Case.reported_on,
+               Case.interviewed_on, Case.person_id)
+        .join(Jurisdiction, Jurisdiction.id == Case.jurisdiction_id)
+    ).all()
+    known = set(
+        session.scalars(
+            select(Case.id).join(Contact, Contact.person_id == Case.person_id).where(Contact.identified_on <= Case.reported_on)
+        )
+    )
+    frame = _frame([r[:7] for r in rows], {
+        "case_id": pl.Int64, "jurisdiction": pl.String, "status": pl.String, "onset": pl.Date, "specimen": pl.Date,
+        "reported_on": pl.Date, "interviewed_on": pl.Date,
+    })
+    return frame.with_columns(pl.col("case_id").is_in(list(known)).alias("known_contact"))
+
+
+def contact_tasks_frame(session: Session) -> pl.DataFrame:
+    """Contacts' notify and test tasks: ``contact_id, kind, identified_on, due_on, status, completed_on, result``."""
+    rows = session.execute(
+        select(Contact.id, Task.kind, Contact.identified_on, Task.due_on, Task.status, Task.completed_on, Task.result)
+        .join(Task, Task.contact_id == Contact.id)
+        .where(Task.kind.in_(["notify", "test"]))
+        .order_by(Task.id)
+    ).all()
+    return _frame(rows, {"contact_id": pl.Int64, "kind": pl.String, "identified_on": pl.Date, "due_on": pl.Date,
+                         "status": pl.String, "completed_on": pl.Date, "result": pl.String})
+
+
+def links_frame(session: Session) -> pl.DataFrame:
+    """``infector_case, infectee_case, certainty, source, setting`` (the setting of the naming contact, if any)."""
+    rows = session.execute(
+        select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id, TransmissionLink.certainty,
+               TransmissionLink.source, Contact.setting)
+        .outerjoin(Case, Case.id == TransmissionLink.infectee_case_id)
+        .outerjoin(Contact, (Contact.case_id == TransmissionLink.infector_case_id) & (Contact.person_id == Case.person_id))
+        .order_by(TransmissionLink.id)
+    ).all()
+    return _frame(rows, {"infector_case": pl.Int64, "infectee_case": pl.Int64, "certainty": pl.String,
+                         "source": pl.String, "setting": pl.String})
+
+
+def place_clusters_frame(session: Session) -> pl.DataFrame:
+    """Co-location clusters: ``cluster_id, place, kind, cases, first, last, status``."""
+    rows = session.execute(
+        select(Cluster.id, Place.name, Place.kind, ClusterCase.case_id, Cluster.first_start, Cluster.last_end, Cluster.status)
+        .join(Place, Place.id == Cluster.place_id)
+        .join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
+    ).all()
+    frame = _frame(rows, {"cluster_id": pl.Int64, "place": pl.String, "kind": pl.String, "case_id": pl.Int64,
+                          "first": pl.Datetime("us"), "last": pl.Datetime("us"), "status": pl.String})
+    return (
+        frame.group_by("cluster_id", "place", "kind", "status")
+        .agg(pl.col("case_id").n_unique().alias("cases"), pl.col("first").min().dt.date(), pl.col("last").max().dt.date())
+        .sort(["cases", "cluster_id"], descending=[True, False])
+    )
