@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import networkx as nx
 import polars as pl
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
