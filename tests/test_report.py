@@ -64,3 +64,15 @@ def test_cluster_table_suppresses_and_never_names_homes() -> None:
     settings = pl.DataFrame(schema={"source_case": pl.Int64, "setting": pl.String, "cases": pl.UInt32, "first": pl.Date, "last": pl.Date})
     rows = _cluster_rows(places, settings, threshold=5)
     assert [(r["where"], r["cases"]) for r in rows] == [("a household (not named)", "<5"), ("Blue Door Café", 9)]
+
+
+def test_curve_and_kpis_commands(cli) -> None:
+    rows = [lab_line(f"S{i}", given=f"G{i}", dob=f"19{50 + i}-01-01", resulted="2026-03-11" if i < 6 else "2026-03-13")
+            for i in range(8)]
+    write_labs(cli.cwd / "labs.csv", *rows)
+    cli("import", "labs", "labs.csv")
+    curve = cli("curve", "--format", "csv").stdout.splitlines()
+    assert curve == ["label,cases", "2026-03-11,6", "2026-03-12,0", "2026-03-13,<5"]
+    kpis = cli("kpis", "--format", "csv", "--today", "2026-03-14").stdout.splitlines()
+    assert kpis[0] == "kpi,value,numerator,denominator,definition"
+    assert kpis[-1].startswith("share of new cases already known contacts,0.0,0,8,")

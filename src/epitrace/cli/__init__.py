@@ -16,7 +16,7 @@ from epitrace.cli.links import clusters_app, colocate_command, links_app
 from epitrace.cli.match import match_command
 from epitrace.cli.persons import persons_app
 from epitrace.cli.profiles import profiles_app
-from epitrace.cli.report import report_command
+from epitrace.cli.report import curve_command, kpis_command, report_command
 from epitrace.cli.setup import init, jurisdictions_app
 from epitrace.cli.tasks import tasks_app
 from epitrace.errors import EpitraceError
@@ -34,6 +34,8 @@ app.command("rt", help="Estimate the reproduction number Rt (Cori method, EpiEst
 app.command("chains", help="Transmission-chain statistics from case,infector links.")(chains_command)
 app.command("serial-interval", help="Serial interval from infector-infectee pairs, with a gamma fit.")(serial_interval_command)
 app.command("report", help="Write the outbreak report (HTML and PDF) with small counts suppressed.")(report_command)
+app.command("curve", help="The epidemic curve as data, small counts suppressed.")(curve_command)
+app.command("kpis", help="Operational KPIs of the tracing teams.")(kpis_command)
 app.command("colocate", help="Propose links and clusters from cases who shared a place and time.")(colocate_command)
 app.add_typer(jurisdictions_app, name="jurisdictions")
 app.add_typer(profiles_app, name="profiles")
