@@ -17,6 +17,7 @@ from epitrace.cli.match import match_command
 from epitrace.cli.persons import persons_app
 from epitrace.cli.profiles import profiles_app
 from epitrace.cli.report import curve_command, kpis_command, report_command
+from epitrace.cli.service import audit_app, serve_command, users_app
 from epitrace.cli.setup import init, jurisdictions_app
 from epitrace.cli.tasks import tasks_app
 from epitrace.errors import EpitraceError
@@ -29,6 +30,7 @@ app = typer.Typer(
 )
 app.command("init", help="Create the database, or migrate it to the newest schema.")(init)
 app.command("demo", help="Run the whole pipeline on a synthetic outbreak and write a report.")(demo)
+app.command("serve", help="Run the API and the staff web app.")(serve_command)
 app.command("match", help="Find who shared a place and time with an exposure window.")(match_command)
 app.command("rt", help="Estimate the reproduction number Rt (Cori method, EpiEstim conventions).")(rt_command)
 app.command("chains", help="Transmission-chain statistics from case,infector links.")(chains_command)
@@ -47,6 +49,8 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(links_app, name="links")
 app.add_typer(clusters_app, name="clusters")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 
 def _reporting_errors(callback: Callable[..., Any]) -> Callable[..., Any]:

@@ -35,14 +35,20 @@ def cases_frame(session: Session) -> pl.DataFrame:
     return frame.with_columns(pl.col("case_id").is_in(list(known)).alias("known_contact"))
 
 
-def contact_tasks_frame(session: Session) -> pl.DataFrame:
-    """Contacts' notify and test tasks: ``contact_id, kind, identified_on, due_on, status, completed_on, result``."""
-    rows = session.execute(
+def contact_tasks_frame(session: Session, *, case_ids: set[int] | None = None) -> pl.DataFrame:
+    """Contacts' notify and test tasks: ``contact_id, kind, identified_on, due_on, status, completed_on, result``.
+
+    With ``case_ids``, only contacts named by those cases.
+    """
+    query = (
         select(Contact.id, Task.kind, Contact.identified_on, Task.due_on, Task.status, Task.completed_on, Task.result)
         .join(Task, Task.contact_id == Contact.id)
         .where(Task.kind.in_(["notify", "test"]))
         .order_by(Task.id)
-    ).all()
+    )
+    if case_ids is not None:
+        query = query.where(Contact.case_id.in_(case_ids))
+    rows = session.execute(query).all()
     return _frame(rows, {"contact_id": pl.Int64, "kind": pl.String, "identified_on": pl.Date, "due_on": pl.Date,
                          "status": pl.String, "completed_on": pl.Date, "result": pl.String})
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from epitrace.domain.identity import Identity, duplicate_evidence, is_same_person, name_key
+from epitrace.domain.identity import Identity, duplicate_evidence, is_same_person, name_key, normalise_name
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
@@ -64,6 +64,7 @@ def resolve_person(
         given_name=identity.given_name.strip(),
         family_name=identity.family_name.strip(),
         name_key=name_key(identity.given_name, identity.family_name),
+        family_key=normalise_name(identity.family_name),
         date_of_birth=identity.date_of_birth,
         sex=sex,
         phone=identity.phone,

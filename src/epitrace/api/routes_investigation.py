@@ -1,0 +1,230 @@
+"""API routes for tracers and supervisors: cases, visits, contacts, tasks, persons, labs, links."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from sqlalchemy.orm import Session
+
+from epitrace.api import schemas as s
+from epitrace.api._auth import (
+    SESSION_COOKIE,
+    LoginLimiter,
+    actor_of,
+    current_account,
+    get_db,
+    require,
+    scope_of,
+)
+from epitrace.domain.identity import Identity
+from epitrace.domain.roles import Permission
+from epitrace.errors import ImportRejected, InputError
+from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
+from epitrace.storage import workbench as wb
+from epitrace.storage.accounts import Account, authenticate, end_session, start_session
+from epitrace.storage.investigation import PlaceSpec, VisitSpec
+from epitrace.storage.labs import import_lab_rows
+
+router = APIRouter(prefix="/api")
+READ = Depends(require(Permission.READ_PERSONAL))
+WRITE = Depends(require(Permission.WRITE_INVESTIGATION))
+Db = Annotated[Session, Depends(get_db)]
+
+
+def _today() -> date:
+    return date.today()
+
+
+@router.post("/session", response_model=s.AccountPublic, tags=["accounts"])
+def log_in(body: s.LoginRequest, request: Request, response: Response, db: Db) -> s.AccountPublic:
+    """Sign in; sets an HttpOnly session cookie and returns the CSRF token for writes."""
+    account = sign_in(db, request, body.username, body.password)
+    response.set_cookie(SESSION_COOKIE, account[0], httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    return account[1]
+
+
+def sign_in(db: Session, request: Request, username: str, password: str) -> tuple[str, s.AccountPublic]:
+    """Shared by the API and the log-in page: rate-limited, same answer for any wrong name or password."""
+    from fastapi import HTTPException
+
+    from epitrace.storage.accounts import account_for_session
+
+    limiter: LoginLimiter = request.app.state.login_limiter
+    keys = (f"user:{username}", f"ip:{request.client.host if request.client else '?'}")
+    wait = limiter.blocked(*keys)
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)")
+    user = authenticate(db, username, password)
+    if user is None:
+        limiter.failed(*keys)
+        raise HTTPException(401, "wrong user name or password")
+    limiter.succeeded(*keys)
+    token, _ = start_session(db, user)
+    db.flush()
+    account = account_for_session(db, token)
+    assert account is not None
+    return token, _public(account)
+
+
+def _public(account: Account) -> s.AccountPublic:
+    return s.AccountPublic(username=account.username, role=account.role, jurisdiction=account.jurisdiction_code,
+                           jurisdiction_name=account.jurisdiction_name, csrf_token=account.csrf_token)
+
+
+@router.delete("/session", response_model=s.Ok, tags=["accounts"])
+def log_out(request: Request, response: Response, db: Db, account: Account = Depends(current_account)) -> s.Ok:
+    """Sign out: the session is deleted on the server."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        end_session(db, token)
+    response.delete_cookie(SESSION_COOKIE)
+    return s.Ok()
+
+
+@router.get("/me", response_model=s.AccountPublic, tags=["accounts"])
+def me(account: Account = Depends(current_account)) -> s.AccountPublic:
+    """Who is signed in, with which role and jurisdiction."""
+    return _public(account)
+
+
+@router.get("/cases", response_model=s.CasesPublic, tags=["cases"])
+def cases(db: Db, account: Account = READ, status: str | None = None, jurisdiction: str | None = None,
+          reported_from: date | None = None, reported_to: date | None = None, uninterviewed: bool = False,
+          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.CasesPublic:
+    """Cases in your jurisdiction, newest result first (filter by status, jurisdiction, report dates)."""
+    rows, count = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=_today(), status=status,
+                                jurisdiction=jurisdiction, reported_from=reported_from, reported_to=reported_to,
+                                uninterviewed=uninterviewed, limit=limit, offset=offset)
+    return s.CasesPublic(data=[s.CasePublic(**r) for r in rows], count=count)
+
+
+@router.get("/cases/{case_id}", tags=["cases"])
+def case(case_id: int, db: Db, account: Account = READ) -> dict:
+    """One case: infectious period, visits and windows, contacts, tasks, links."""
+    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+
+
+@router.patch("/cases/{case_id}", response_model=s.Ok, tags=["cases"])
+def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
+    """Record interview facts; exposure windows are derived again."""
+    wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset,
+                        isolation=body.isolation, interviewed_on=body.interviewed_on)
+    return s.Ok()
+
+
+@router.post("/cases/{case_id}/visits", tags=["cases"], status_code=201)
+def add_visit(case_id: int, body: s.VisitCreate, db: Db, account: Account = WRITE) -> dict:
+    """Add an itinerary visit; its exposure window follows from the infectious period."""
+    visit_id = wb.record_visit(db, scope_of(account), case_id, VisitSpec(
+        PlaceSpec(name=body.place, kind=body.kind, lat=body.lat, lon=body.lon), body.start, body.end, body.source),
+        actor=actor_of(account))
+    return {"visit_id": visit_id}
+
+
+@router.post("/cases/{case_id}/contacts", response_model=s.ContactCreated, tags=["cases"], status_code=201)
+def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = WRITE) -> s.ContactCreated:
+    """Record a named contact; follow-up tasks are planned with due dates and reasons."""
+    result = wb.record_contact(
+        db, scope_of(account), case_id, Identity(body.given_name, body.family_name, body.date_of_birth, body.phone,
+                                                 body.national_id),
+        actor=actor_of(account), setting=body.setting, last_exposure=body.last_exposure,
+        identified_on=body.identified_on or _today(), relationship=body.relationship)
+    return s.ContactCreated(**result)
+
+
+@router.get("/tasks", response_model=s.TasksPublic, tags=["tasks"])
+def tasks(db: Db, account: Account = READ, status: str | None = "open", kind: str | None = None,
+          jurisdiction: str | None = None, overdue: bool = False, due_on: date | None = None,
+          limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.TasksPublic:
+    """Follow-up tasks in your jurisdiction, soonest due first (filter by status, kind, due date, overdue)."""
+    rows, count = wb.list_tasks(db, scope_of(account), actor=actor_of(account), today=_today(), status=status, kind=kind,
+                                jurisdiction=jurisdiction, overdue=overdue, due_on=due_on, limit=limit, offset=offset)
+    return s.TasksPublic(data=[s.TaskPublic(**r) for r in rows], count=count)
+
+
+@router.post("/tasks/{task_id}/result", tags=["tasks"])
+def task_result(task_id: int, body: s.TaskResult, db: Db, account: Account = WRITE) -> dict:
+    """Record a task's result; a positive test makes the contact a case linked to its source."""
+    return wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=body.result,
+                                 on=body.on or _today())
+
+
+@router.get("/persons", response_model=s.PersonsPublic, tags=["persons"])
+def persons(db: Db, account: Account = READ, q: str | None = None, limit: int = Query(50, ge=1, le=500),
+            offset: int = Query(0, ge=0)) -> s.PersonsPublic:
+    """Search persons in your jurisdiction by name prefix, phone or national id."""
+    rows, count = wb.search_persons(db, scope_of(account), actor=actor_of(account), q=q, limit=limit, offset=offset)
+    return s.PersonsPublic(data=[s.PersonBrief(**r) for r in rows], count=count)
+
+
+@router.get("/persons/{person_id}", tags=["persons"])
+def person(person_id: int, db: Db, account: Account = READ) -> dict:
+    """A person's record and history (lab results, cases, contacts, tasks, possible duplicates)."""
+    return wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account))
+
+
+@router.post("/persons/merge", tags=["persons"])
+def merge(body: s.MergeRequest, db: Db, account: Account = Depends(require(Permission.MERGE_PERSONS))) -> dict:
+    """Merge person ``other`` into ``keep``; every record is kept."""
+    return wb.merge(db, scope_of(account), body.keep, body.other, actor=actor_of(account))
+
+
+@router.post("/labs", tags=["labs"])
+def import_labs_csv(db: Db, file: UploadFile = File(description="Lab results CSV (UTF-8)."), dry_run: bool = False,
+                    account: Account = Depends(require(Permission.IMPORT_LABS))) -> dict:
+    """Import a lab results CSV: all or nothing; errors come back as rows (422)."""
+    data = file.file.read()
+    rows = parse_lab_csv(data, source=file.filename or "upload.csv")
+    return _import(db, account, rows, source=file.filename or "upload.csv", sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+
+
+@router.post("/labs/rows", tags=["labs"])
+def import_labs_json(body: s.LabRowsRequest, db: Db, account: Account = Depends(require(Permission.IMPORT_LABS))) -> dict:
+    """Import lab results given as JSON objects with the CSV's columns (row numbers start at 1)."""
+    records = [(i + 1, {c: ("" if r.get(c) is None else str(r.get(c))) for c in LAB_COLUMNS}, None) for i, r in enumerate(body.rows)]
+    rows, errors = validate_lab_records(records)
+    if errors:
+        raise ImportRejected(f"{len(errors)} problem(s) found; nothing was imported", errors=errors)
+    if not rows:
+        raise InputError("no rows given: send at least one lab result")
+    return _import(db, account, rows, source="api", sha256="json", dry_run=body.dry_run)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _import(db: Session, account: Account, rows, *, source: str, sha256: str, dry_run: bool) -> dict:  # type: ignore[no-untyped-def]
+    outside = wb.check_jurisdictions_in_scope(db, scope_of(account), {r.jurisdiction_code for r in rows})
+    if outside:
+        errors = [RowError(r.row, "jurisdiction_code", r.jurisdiction_code, "outside your jurisdiction")
+                  for r in rows if r.jurisdiction_code in outside]
+        raise ImportRejected(f"{len(errors)} row(s) are for jurisdictions outside yours; nothing was imported", errors=errors)
+    savepoint = db.begin_nested()
+    report = import_lab_rows(db, rows, source=source, sha256=sha256, actor=actor_of(account))
+    if dry_run:
+        savepoint.rollback()
+    else:
+        savepoint.commit()
+    return {"dry_run": dry_run, "rows": report.rows, "imported": report.imported, "already_imported": report.already_imported,
+            "results": dict(report.new_results), "new_persons": report.new_persons, "new_cases": report.new_cases,
+            "joined_cases": report.joined_cases, "contacts_became_cases": report.contacts_became_cases,
+            "tests_closed": report.tests_closed, "merge_candidates": report.merge_candidates}
+
+
+@router.get("/links", response_model=s.LinksPublic, tags=["links"])
+def links(db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES)), certainty: str | None = None,
+          source: str | None = None, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.LinksPublic:
+    """Transmission links (case ids and evidence, no names) whose infectee is in your jurisdiction."""
+    rows, count = wb.list_links(db, scope_of(account), certainty=certainty, source=source, limit=limit, offset=offset)
+    return s.LinksPublic(data=[s.LinkPublic(**r) for r in rows], count=count)
+
+
+@router.post("/links/{link_id}/review", tags=["links"])
+def review(link_id: int, body: s.LinkReview, db: Db, account: Account = Depends(require(Permission.REVIEW_LINKS))) -> dict:
+    """Confirm or reject a proposed link (your name is recorded)."""
+    return wb.review(db, scope_of(account), link_id, decision=body.decision, actor=actor_of(account))

@@ -1,0 +1,157 @@
+"""Request and response shapes of the API, in families (Create / Update / Public / ...sPublic)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class LoginRequest(BaseModel):
+    username: str = Field(description="Account name.")
+    password: str = Field(description="Password.")
+
+
+class AccountPublic(BaseModel):
+    username: str
+    role: str
+    jurisdiction: str
+    jurisdiction_name: str
+    csrf_token: str | None = Field(None, description="Send as X-CSRF-Token with cookie-authenticated writes.")
+
+
+class PersonBrief(BaseModel):
+    id: int
+    name: str
+    date_of_birth: date | None
+
+
+class CasePublic(BaseModel):
+    id: int
+    person: PersonBrief
+    status: str
+    jurisdiction: str
+    reported_on: date
+    onset: date | None
+    interviewed_on: date | None
+    days_since_result: int
+
+
+class CasesPublic(BaseModel):
+    data: list[CasePublic]
+    count: int
+
+
+class CaseUpdate(BaseModel):
+    onset: date | None = Field(None, description="Symptom onset.")
+    isolation: date | None = Field(None, description="Date the case isolated.")
+    interviewed_on: date | None = Field(None, description="Date of the interview; closes the interview task.")
+
+
+class VisitCreate(BaseModel):
+    place: str = Field(min_length=1, description="Place name.")
+    kind: str = Field("venue", description="home, work, school, venue or other.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    start: AwareDatetime = Field(description="Arrival, ISO-8601 with offset.")
+    end: AwareDatetime = Field(description="Departure, ISO-8601 with offset.")
+    source: str = Field("interview", description="interview, check-in or trail.")
+
+
+class ContactCreate(BaseModel):
+    given_name: str = Field(min_length=1)
+    family_name: str = Field(min_length=1)
+    date_of_birth: date | None = None
+    phone: str | None = None
+    national_id: str | None = None
+    setting: str = Field(min_length=1, description="household, work, school, venue, ...")
+    relationship: str | None = None
+    last_exposure: date
+    identified_on: date | None = Field(None, description="Default: today.")
+
+
+class ContactCreated(BaseModel):
+    contact_id: int
+    person_id: int
+    created: bool
+    tasks: int
+
+
+class TaskPublic(BaseModel):
+    id: int
+    kind: str
+    person: PersonBrief
+    case_id: int | None
+    contact_id: int | None
+    due_on: date
+    status: str
+    overdue: bool
+    reason: str
+    result: str | None
+    completed_on: date | None
+
+
+class TasksPublic(BaseModel):
+    data: list[TaskPublic]
+    count: int
+
+
+class TaskResult(BaseModel):
+    result: str = Field(min_length=1, description="For tests: positive, negative or inconclusive; otherwise free text.")
+    on: date | None = Field(None, description="Default: today.")
+
+
+class PersonsPublic(BaseModel):
+    data: list[PersonBrief]
+    count: int
+
+
+class MergeRequest(BaseModel):
+    keep: int
+    other: int
+
+
+class LinkPublic(BaseModel):
+    id: int
+    infector_case: int
+    infectee_case: int
+    certainty: str
+    source: str
+    evidence: str
+    reviewed_by: str | None
+
+
+class LinksPublic(BaseModel):
+    data: list[LinkPublic]
+    count: int
+
+
+class LinkReview(BaseModel):
+    decision: str = Field(pattern="^(confirm|reject)$")
+
+
+class LabRowsRequest(BaseModel):
+    rows: list[dict[str, Any]] = Field(description="Lab results with the CSV's columns, as JSON objects.")
+    dry_run: bool = False
+
+
+class UserCreate(BaseModel):
+    username: str
+    password: str
+    role: str
+    jurisdiction: str
+
+
+class AuditEventPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    record_type: str
+    record_id: str
+    purpose: str
+
+
+class Ok(BaseModel):
+    ok: bool = True

@@ -1,0 +1,290 @@
+"""What the service needs, one function per use: every one scoped and every personal read audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from epitrace.domain.identity import Identity, normalise_name
+from epitrace.domain.periods import infectious_period
+from epitrace.errors import InputError, NotFound
+from epitrace.storage import audit
+from epitrace.storage.audit import Actor
+from epitrace.storage.cases import profile_of, register_positive, update_case
+from epitrace.storage.investigation import VisitSpec, add_contact, add_visits
+from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, subtree_ids
+from epitrace.storage.links import review_link
+from epitrace.storage.models import (
+    AuditEvent,
+    Case,
+    Contact,
+    ExposureWindow,
+    LabResult,
+    MergeCandidate,
+    Person,
+    Place,
+    Task,
+    TransmissionLink,
+    Visit,
+)
+from epitrace.storage.persons import merge_persons
+from epitrace.storage.scope import (
+    Scope,
+    case_filter,
+    person_filter,
+    scoped_case,
+    scoped_link,
+    scoped_person,
+    scoped_task,
+    task_filter,
+)
+from epitrace.storage.tasks import close_task
+
+MAX_PAGE = 500
+
+
+def _page(limit: int, offset: int) -> tuple[int, int]:
+    if not 1 <= limit <= MAX_PAGE:
+        raise InputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise InputError(f"offset must be >= 0, got {offset}")
+    return limit, offset
+
+
+def _jurisdiction_ids(session: Session, scope: Scope, code: str | None) -> list[int] | None:
+    if code is None:
+        return None
+    wanted = subtree_ids(session, code)
+    return [j for j in wanted if scope.allows(j)]
+
+
+def person_brief(p: Person) -> dict:
+    return {"id": p.id, "name": f"{p.given_name} {p.family_name}", "date_of_birth": p.date_of_birth}
+
+
+def list_cases(
+    session: Session, scope: Scope, *, actor: Actor, today: date, status: str | None = None, jurisdiction: str | None = None,
+    reported_from: date | None = None, reported_to: date | None = None, uninterviewed: bool = False,
+    limit: int = 50, offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Cases in scope, newest result first, with the SLA clock (days since the result)."""
+    limit, offset = _page(limit, offset)
+    query = select(Case, Person).join(Person, Person.id == Case.person_id).where(case_filter(scope))
+    ids = _jurisdiction_ids(session, scope, jurisdiction)
+    if ids is not None:
+        query = query.where(Case.jurisdiction_id.in_(ids))
+    if status:
+        query = query.where(Case.status == status)
+    if reported_from:
+        query = query.where(Case.reported_on >= reported_from)
+    if reported_to:
+        query = query.where(Case.reported_on <= reported_to)
+    if uninterviewed:
+        query = query.where(Case.interviewed_on.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Case.id).subquery())) or 0
+    codes = codes_by_id(session)
+    rows = []
+    page = session.execute(query.order_by(Case.reported_on.desc(), Case.id.desc()).limit(limit).offset(offset)).all()
+    audit.record_many(session, actor, action="read", record_type="case", records=[(c.id, c.person_id) for c, _ in page])
+    for case, person in page:
+        rows.append({
+            "id": case.id, "person": person_brief(person), "status": case.status,
+            "jurisdiction": codes[case.jurisdiction_id], "reported_on": case.reported_on, "onset": case.onset_date,
+            "interviewed_on": case.interviewed_on, "days_since_result": (today - case.reported_on).days,
+        })
+    return rows, total
+
+
+def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> dict:
+    """Everything a tracer needs on one case page."""
+    case = scoped_case(session, scope, case_id)
+    person = session.get_one(Person, case.person_id)
+    audit.record(session, actor, action="read", record_type="case", record_id=case.id, person_id=person.id)
+    period = None
+    if case.onset_date or case.specimen_date:
+        p = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
+                              isolation=case.isolation_date)
+        period = {"first_day": p.first_day, "last_day": p.last_day, "basis": p.basis}
+    visits = session.execute(
+        select(Visit, Place, ExposureWindow.id).join(Place, Place.id == Visit.place_id)
+        .outerjoin(ExposureWindow, ExposureWindow.visit_id == Visit.id).where(Visit.case_id == case.id).order_by(Visit.start_at)
+    ).all()
+    contacts = session.execute(
+        select(Contact, Person).join(Person, Person.id == Contact.person_id).where(Contact.case_id == case.id).order_by(Contact.id)
+    ).all()
+    tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.due_on)).all()
+    links = session.scalars(select(TransmissionLink).where(
+        (TransmissionLink.infectee_case_id == case.id) | (TransmissionLink.infector_case_id == case.id))).all()
+    return {
+        "id": case.id, "status": case.status, "person": person_brief(person), "jurisdiction": codes_by_id(session)[case.jurisdiction_id],
+        "reported_on": case.reported_on, "specimen_date": case.specimen_date, "onset": case.onset_date,
+        "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "infectious_period": period,
+        "visits": [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
+                    "window_id": w} for v, pl, w in visits],
+        "contacts": [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
+                      "status": c.status} for c, p in contacts],
+        "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
+        "links": [{"id": link.id, "infector_case": link.infector_case_id, "infectee_case": link.infectee_case_id,
+                   "certainty": link.certainty, "source": link.source, "evidence": link.evidence} for link in links],
+    }
+
+
+def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
+                     isolation: date | None, interviewed_on: date | None) -> None:
+    scoped_case(session, scope, case_id)
+    update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on)
+
+
+def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor) -> int:
+    scoped_case(session, scope, case_id)
+    return add_visits(session, case_id, [spec], actor=actor)[0].id
+
+
+def record_contact(session: Session, scope: Scope, case_id: int, identity: Identity, *, actor: Actor, setting: str,
+                   last_exposure: date, identified_on: date, relationship: str | None = None) -> dict:
+    scoped_case(session, scope, case_id)
+    outcome = add_contact(session, case_id, identity, setting=setting, last_exposure=last_exposure,
+                          identified_on=identified_on, actor=actor, relationship=relationship)
+    return {"contact_id": outcome.contact.id, "person_id": outcome.contact.person_id, "created": outcome.created,
+            "tasks": outcome.tasks}
+
+
+def list_tasks(
+    session: Session, scope: Scope, *, actor: Actor, today: date, status: str | None = "open", kind: str | None = None,
+    jurisdiction: str | None = None, overdue: bool = False, due_on: date | None = None, limit: int = 50, offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Tasks in scope, soonest due first."""
+    limit, offset = _page(limit, offset)
+    query = select(Task, Person).join(Person, Person.id == Task.person_id).where(task_filter(scope))
+    ids = _jurisdiction_ids(session, scope, jurisdiction)
+    if ids is not None:
+        query = query.where(Task.jurisdiction_id.in_(ids))
+    if overdue:
+        query = query.where(Task.status == "open", Task.due_on < today)
+    elif status:
+        query = query.where(Task.status == status)
+    if kind:
+        query = query.where(Task.kind == kind)
+    if due_on:
+        query = query.where(Task.due_on == due_on)
+    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Task.id).subquery())) or 0
+    order = (Task.due_on, Task.id) if status != "done" else (Task.completed_on.desc(), Task.id.desc())
+    page = session.execute(query.order_by(*order).limit(limit).offset(offset)).all()
+    audit.record_many(session, actor, action="read", record_type="task", records=[(t.id, p.id) for t, p in page])
+    return [{"id": t.id, "kind": t.kind, "person": person_brief(p), "case_id": t.case_id, "contact_id": t.contact_id,
+             "due_on": t.due_on, "status": t.status, "overdue": t.status == "open" and t.due_on < today, "reason": t.reason,
+             "result": t.result, "completed_on": t.completed_on} for t, p in page], total
+
+
+def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date) -> dict:
+    """Close a task; a positive test makes the contact a case linked to its source."""
+    task = scoped_task(session, scope, task_id)
+    if task.kind == "test" and result.strip().lower() == "positive":
+        outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
+                                    specimen_on=on, result_on=on, test_type="reported to tracer",
+                                    evidence=f"Positive test recorded on task {task.id}", actor=actor)
+        if task.status == "open":
+            close_task(session, task, result="positive", on=on, actor=actor)
+        return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
+    close_task(session, task, result=result, on=on, actor=actor)
+    return {"task_id": task.id, "status": task.status, "case_id": None, "new_case": False}
+
+
+def search_persons(session: Session, scope: Scope, *, actor: Actor, q: str | None = None, limit: int = 50,
+                   offset: int = 0) -> tuple[list[dict], int]:
+    """Persons in scope whose given or family name starts with ``q``, or whose phone or national id is ``q``."""
+    limit, offset = _page(limit, offset)
+    query = select(Person).where(person_filter(scope), Person.merged_into_id.is_(None))
+    if q:
+        text = normalise_name(q)
+        if not text:
+            raise InputError(f"search {q!r} has no letters or digits to search for")
+        # Prefix ranges use the name-key indexes: fast at hundreds of thousands of persons.
+        query = query.where(
+            (and_(Person.name_key >= text, Person.name_key < text + "\uffff"))
+            | (and_(Person.family_key >= text, Person.family_key < text + "\uffff"))
+            | (Person.phone == q.strip()) | (Person.national_id == q.strip())
+        )
+    total = session.scalar(select(func.count()).select_from(query.with_only_columns(Person.id).subquery())) or 0
+    page = session.scalars(query.order_by(Person.family_name, Person.given_name, Person.id).limit(limit).offset(offset)).all()
+    audit.record_many(session, actor, action="read", record_type="person", records=[(p.id, p.id) for p in page])
+    return [person_brief(p) for p in page], total
+
+
+def person_detail(session: Session, scope: Scope, person_id: int, *, actor: Actor) -> dict:
+    """A person's record and history: lab results, cases, contacts, tasks, merge candidates."""
+    person = scoped_person(session, scope, person_id)
+    audit.record(session, actor, action="read", record_type="person", record_id=person.id, person_id=person.id)
+    labs = session.scalars(select(LabResult).where(LabResult.person_id == person.id).order_by(LabResult.resulted_on)).all()
+    cases = session.scalars(select(Case).where(Case.person_id == person.id, case_filter(scope))).all()
+    contacts = session.scalars(select(Contact).where(Contact.person_id == person.id)).all()
+    tasks = session.scalars(select(Task).where(Task.person_id == person.id, task_filter(scope)).order_by(Task.due_on)).all()
+    candidates = session.execute(
+        select(MergeCandidate).where((MergeCandidate.person_a_id == person.id) | (MergeCandidate.person_b_id == person.id),
+                                     MergeCandidate.status == "open")
+    ).scalars().all()
+    return {
+        **person_brief(person), "sex": person.sex, "phone": person.phone, "national_id": person.national_id,
+        "address": person.address, "merged_into": person.merged_into_id,
+        "lab_results": [{"lab_id": r.lab_id, "specimen_id": r.specimen_id, "collected_on": r.collected_on,
+                         "resulted_on": r.resulted_on, "result": r.result, "test_type": r.test_type} for r in labs],
+        "cases": [{"id": c.id, "status": c.status, "reported_on": c.reported_on} for c in cases],
+        "contacts": [{"id": c.id, "case_id": c.case_id, "setting": c.setting, "last_exposure": c.last_exposure_on,
+                      "status": c.status} for c in contacts if scope.allows(session.get_one(Case, c.case_id).jurisdiction_id)],
+        "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "result": t.result} for t in tasks],
+        "merge_candidates": [{"id": m.id, "other_person": m.person_b_id if m.person_a_id == person.id else m.person_a_id,
+                              "evidence": m.evidence} for m in candidates],
+    }
+
+
+def merge(session: Session, scope: Scope, keep_id: int, other_id: int, *, actor: Actor) -> dict:
+    scoped_person(session, scope, keep_id)
+    scoped_person(session, scope, other_id)
+    kept = merge_persons(session, keep_id, other_id, actor=actor)
+    return {"kept": kept.id, "merged": other_id}
+
+
+def list_links(session: Session, scope: Scope, *, certainty: str | None = None, source: str | None = None,
+               limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
+    """Links whose infectee is in scope (case ids only: no names)."""
+    limit, offset = _page(limit, offset)
+    query = select(TransmissionLink).join(Case, Case.id == TransmissionLink.infectee_case_id).where(case_filter(scope))
+    if certainty:
+        query = query.where(TransmissionLink.certainty == certainty)
+    if source:
+        query = query.where(TransmissionLink.source == source)
+    total = session.scalar(select(func.count()).select_from(query.with_only_columns(TransmissionLink.id).subquery())) or 0
+    page = session.scalars(query.order_by(TransmissionLink.id).limit(limit).offset(offset)).all()
+    return [{"id": link.id, "infector_case": link.infector_case_id, "infectee_case": link.infectee_case_id,
+             "certainty": link.certainty, "source": link.source, "evidence": link.evidence,
+             "reviewed_by": link.reviewed_by} for link in page], total
+
+
+def review(session: Session, scope: Scope, link_id: int, *, decision: str, actor: Actor) -> dict:
+    scoped_link(session, scope, link_id)
+    link = review_link(session, link_id, decision=decision, actor=actor)
+    return {"id": link.id, "certainty": link.certainty, "reviewed_by": link.reviewed_by}
+
+
+def check_jurisdictions_in_scope(session: Session, scope: Scope, codes: set[str]) -> list[str]:
+    """The codes (of a lab file) outside the caller's scope."""
+    outside = []
+    for code in sorted(codes):
+        try:
+            if not scope.allows(get_jurisdiction(session, code).id):
+                outside.append(code)
+        except NotFound:
+            continue  # unknown codes are reported by the import itself
+    return outside
+
+
+def audit_for_person(session: Session, person_id: int, *, limit: int = 500) -> list[dict]:
+    """Who accessed a person's data, newest first (for privacy officers and subject access)."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.person_id == person_id).order_by(AuditEvent.id.desc()).limit(limit))
+    return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "record_type": e.record_type,
+             "record_id": e.record_id, "purpose": e.purpose} for e in rows]
+
+
+

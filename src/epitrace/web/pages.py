@@ -1,0 +1,265 @@
+"""Pages of the staff web app. Each handler calls one storage function and renders a template."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import date, datetime, timezone
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of
+from epitrace.domain.identity import Identity
+from epitrace.domain.roles import Permission, can
+from epitrace.errors import EpitraceError
+from epitrace.storage import workbench as wb
+from epitrace.storage.accounts import Account, end_session
+from epitrace.storage.investigation import PlaceSpec, VisitSpec
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
+Db = Annotated[Session, Depends(get_db)]
+
+
+def page_account(request: Request, account: Account | None = Depends(optional_account)) -> Account:
+    if account is None:
+        raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(request.url.path)}"})
+    return account
+
+
+def needs(permission: Permission):  # type: ignore[no-untyped-def]
+    def check(account: Account = Depends(page_account)) -> Account:
+        if not can(account.role, permission):
+            raise HTTPException(403, f"the {account.role} role cannot {permission.value}")
+        return account
+
+    return check
+
+
+READ = Depends(needs(Permission.READ_PERSONAL))
+WRITE = Depends(needs(Permission.WRITE_INVESTIGATION))
+
+
+def render(request: Request, name: str, account: Account | None, status_code: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
+    return templates.TemplateResponse(request, name, {"account": account, "today": date.today(), "can": can,
+                                                       "Permission": Permission, **context}, status_code=status_code)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", None, next=next, username="", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, db: Db, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/") -> HTMLResponse:
+    from epitrace.api.routes_investigation import sign_in
+
+    try:
+        token, _ = sign_in(db, request, username, password)
+    except HTTPException as exc:
+        return render(request, "login.html", None, status_code=exc.status_code, next=next, username=username, error=exc.detail)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                        max_age=12 * 3600)
+    return response  # type: ignore[return-value]
+
+
+@router.post("/logout")
+def logout(request: Request, db: Db, account: Account = Depends(page_account)) -> RedirectResponse:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        end_session(db, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
+    if can(account.role, Permission.READ_PERSONAL):
+        return RedirectResponse("/queue", status_code=303)  # type: ignore[return-value]
+    return RedirectResponse("/dashboard", status_code=303)  # type: ignore[return-value]
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, db: Db, account: Account = READ, show: str = "new") -> HTMLResponse:
+    """Case queue: cases awaiting interview first (newest result first), with the SLA clock."""
+    rows, total = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=date.today(),
+                                uninterviewed=show == "new", limit=100)
+    return render(request, "queue.html", account, cases=rows, total=total, show=show)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+    return render(request, "case.html", account, case=wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account)),
+                  errors={}, form={})
+
+
+def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str, error: str,
+                     values: dict) -> HTMLResponse:
+    db.rollback()
+    detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+    return render(request, "case.html", account, status_code=400, case=detail, errors={form_name: error}, form={form_name: values})
+
+
+def _date(text: str, label: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise EpitraceError(f"{label} {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+@router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
+def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
+              isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "") -> HTMLResponse:
+    values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on}
+    try:
+        wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
+                            isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date"))
+    except EpitraceError as error:
+        if error.status == 404:
+            raise
+        return _case_form_error(request, db, account, case_id, "interview", error.message, values)
+    return RedirectResponse(f"/cases/{case_id}#interview", status_code=303)  # type: ignore[return-value]
+
+
+def _utc(text: str, label: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise EpitraceError(f"{label} {text!r} is not a date and time: use the picker or YYYY-MM-DDTHH:MM") from None
+
+
+@router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
+def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
+          kind: Annotated[str, Form()] = "venue", lat: Annotated[str, Form()] = "", lon: Annotated[str, Form()] = "",
+          start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "") -> HTMLResponse:
+    values = {"place": place, "kind": kind, "lat": lat, "lon": lon, "start": start, "end": end}
+    try:
+        if not place.strip():
+            raise EpitraceError("Place is required: give the name of the place")
+        spec = VisitSpec(PlaceSpec(place.strip(), kind, float(lat) if lat.strip() else None, float(lon) if lon.strip() else None),
+                         _utc(start, "Arrival"), _utc(end, "Departure"))
+        wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account))
+    except ValueError:
+        return _case_form_error(request, db, account, case_id, "visit", "Latitude and longitude must be numbers in degrees", values)
+    except EpitraceError as error:
+        if error.status == 404:
+            raise
+        return _case_form_error(request, db, account, case_id, "visit", error.message, values)
+    return RedirectResponse(f"/cases/{case_id}#itinerary", status_code=303)  # type: ignore[return-value]
+
+
+@router.post("/cases/{case_id}/contacts", response_class=HTMLResponse)
+def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
+            family_name: Annotated[str, Form()] = "", date_of_birth: Annotated[str, Form()] = "",
+            phone: Annotated[str, Form()] = "", setting: Annotated[str, Form()] = "household",
+            last_exposure: Annotated[str, Form()] = "") -> HTMLResponse:
+    values = {"given_name": given_name, "family_name": family_name, "date_of_birth": date_of_birth, "phone": phone,
+              "setting": setting, "last_exposure": last_exposure}
+    try:
+        if not given_name.strip() or not family_name.strip():
+            raise EpitraceError("Given and family name are required")
+        exposure = _date(last_exposure, "Last exposure")
+        if exposure is None:
+            raise EpitraceError("Last exposure is required: the last day they were together")
+        wb.record_contact(db, scope_of(account), case_id,
+                          Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"),
+                                   phone.strip() or None),
+                          actor=actor_of(account), setting=setting, last_exposure=exposure, identified_on=date.today())
+    except EpitraceError as error:
+        if error.status == 404:
+            raise
+        return _case_form_error(request, db, account, case_id, "contact", error.message, values)
+    return RedirectResponse(f"/cases/{case_id}#contacts", status_code=303)  # type: ignore[return-value]
+
+
+@router.get("/tasks", response_class=HTMLResponse)
+def task_board(request: Request, db: Db, account: Account = READ) -> HTMLResponse:
+    """Due today, overdue, and recently done, side by side."""
+    scope, actor, today = scope_of(account), actor_of(account), date.today()
+    due, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, limit=200)
+    overdue, overdue_total = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, limit=200)
+    done, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="done", limit=50)
+    return render(request, "tasks.html", account, due=due, overdue=overdue, overdue_total=overdue_total, done=done)
+
+
+@router.post("/tasks/{task_id}/result")
+def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
+                back: Annotated[str, Form()] = "/tasks") -> RedirectResponse:
+    wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=date.today())
+    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/tasks", status_code=303)
+
+
+@router.get("/persons", response_class=HTMLResponse)
+def persons(request: Request, db: Db, account: Account = READ, q: str = "") -> HTMLResponse:
+    rows, total = wb.search_persons(db, scope_of(account), actor=actor_of(account), q=q or None, limit=100) if q else ([], 0)
+    return render(request, "persons.html", account, q=q, persons=rows, total=total)
+
+
+@router.get("/persons/{person_id}", response_class=HTMLResponse)
+def person_page(request: Request, person_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+    return render(request, "person.html", account, person=wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account)))
+
+
+@router.post("/persons/merge")
+def merge(request: Request, db: Db, keep: Annotated[int, Form()], other: Annotated[int, Form()],
+          account: Account = Depends(needs(Permission.MERGE_PERSONS))) -> RedirectResponse:
+    wb.merge(db, scope_of(account), keep, other, actor=actor_of(account))
+    return RedirectResponse(f"/persons/{keep}", status_code=303)
+
+
+@router.get("/chains", response_class=HTMLResponse)
+def chains(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES)),
+           cluster: int | None = None) -> HTMLResponse:
+    """Most likely transmission chains in scope, as a clickable SVG; filter by cluster."""
+    from epitrace.web.chains_view import chain_svg
+
+    svg, clusters = chain_svg(db, scope_of(account), cluster=cluster, linkable=can(account.role, Permission.READ_PERSONAL))
+    return render(request, "chains.html", account, svg=svg, clusters=clusters, cluster=cluster)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES))) -> HTMLResponse:
+    """Epidemic curve, Rt and KPIs of your jurisdiction."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from epitrace.analytics.curves import epicurve, kpis
+    from epitrace.analytics.rt import Incidence, estimate_rt
+    from epitrace.api.routes_admin import _cases_in_scope
+    from epitrace.reports.figures import epicurve_figure, rt_figure
+    from epitrace.settings import Settings
+    from epitrace.storage.analytics import contact_tasks_frame
+
+    threshold = Settings.from_env().small_count_threshold
+    cases = _cases_in_scope(db, account)
+    curve = epicurve(cases, by="report")
+    images = {}
+    if not curve.is_empty():
+        images["curve"] = _png(epicurve_figure(curve, threshold=threshold, title="New cases by report date"))
+    if curve.height >= 8:
+        counts = curve["cases"].cast(float).to_numpy()
+        local, imported = counts.copy(), np.zeros_like(counts)
+        local[0], imported[0] = 0, counts[0]
+        rt = estimate_rt(Incidence(local, imported), si_mean=4.7, si_sd=2.9)
+        if not rt.is_empty():
+            images["rt"] = _png(rt_figure(rt, first_day=curve["period"][0], si="mean 4.7 d, sd 2.9 d"))
+    plt.close("all")
+    table = kpis(cases, contact_tasks_frame(db, case_ids=set(cases["case_id"].to_list())), today=date.today()).to_dicts()
+    return render(request, "dashboard.html", account, images=images, kpis=table, total=cases.height, threshold=threshold)
+
+
+def _png(fig) -> str:  # type: ignore[no-untyped-def]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
