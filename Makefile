@@ -15,7 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/epitrace demo --no-serve
+	$(BIN)/epitrace demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from dataclasses import dataclass, field, fields
 
 from epitrace.errors import ConfigurationError
@@ -26,6 +27,13 @@ class Settings:
         metadata={
             "env": "EPITRACE_SPARK_MASTER",
             "help": "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.",
+        },
+    )
+    today: str = field(
+        default="",
+        metadata={
+            "env": "EPITRACE_TODAY",
+            "help": "Treat this date (YYYY-MM-DD) as today in the service, for demos and training; empty means the real date.",
         },
     )
     small_count_threshold: int = field(
@@ -56,6 +64,17 @@ class Settings:
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]
+
+
+def today() -> date:
+    """The service's idea of today: EPITRACE_TODAY when set (demos, training), else the real date."""
+    configured = Settings.from_env().today.strip()
+    if not configured:
+        return date.today()
+    try:
+        return date.fromisoformat(configured)
+    except ValueError:
+        raise ConfigurationError(f"EPITRACE_TODAY {configured!r} is not a date: expected YYYY-MM-DD, or unset it") from None
 
 
 def setting_help() -> dict[str, str]:

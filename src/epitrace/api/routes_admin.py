@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from epitrace import settings
 from epitrace.api import schemas as s
 from epitrace.api._auth import actor_of, get_db, require
 from epitrace.domain.privacy import suppress_small
@@ -62,7 +63,7 @@ def kpis(db: Db, account: Account = AGGREGATES, today: date | None = None) -> di
     visible = set(cases["case_id"].to_list())
     tasks = contact_tasks_frame(db, case_ids=visible)
     audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="kpis", person_id=None)
-    return {"data": compute(cases, tasks, today=today or date.today()).to_dicts()}
+    return {"data": compute(cases, tasks, today=today or settings.today()).to_dicts()}
 
 
 @router.get("/analytics/rt", tags=["analytics"])
@@ -91,7 +92,7 @@ def report_pdf(db: Db, account: Account = AGGREGATES) -> Response:
     from epitrace.reports.report import ReportOptions, build_report
 
     with tempfile.TemporaryDirectory() as folder:
-        build_report(db, Path(folder), ReportOptions(today=date.today(), threshold=Settings.from_env().small_count_threshold),
+        build_report(db, Path(folder), ReportOptions(today=settings.today(), threshold=Settings.from_env().small_count_threshold),
                      actor=actor_of(account, "surveillance"))
         pdf = (Path(folder) / "report.pdf").read_bytes()
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": "attachment; filename=report.pdf"})

@@ -19,6 +19,7 @@ from epitrace.api._auth import (
     require,
     scope_of,
 )
+from epitrace import settings
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.errors import ImportRejected, InputError
@@ -35,7 +36,7 @@ Db = Annotated[Session, Depends(get_db)]
 
 
 def _today() -> date:
-    return date.today()
+    return settings.today()
 
 
 @router.post("/session", response_model=s.AccountPublic, tags=["accounts"])

@@ -12,9 +12,11 @@ def demo(
     days: int = typer.Option(30, "--days", help="Days to simulate."),
     seed: int = typer.Option(1, "--seed", help="Random seed; the same seed gives the same outbreak."),
     out: Path = typer.Option(Path("demo"), "--out", help="Folder for the database and report.html."),
-    serve: bool = typer.Option(False, "--serve/--no-serve", help="Serve the web app afterwards (not yet available)."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web app on the outbreak afterwards."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to serve on."),
+    port: int = typer.Option(8000, "--port", help="Port to serve on."),
 ) -> None:
-    """Run the whole pipeline day by day on a synthetic outbreak and write demo/report.html.
+    """Run the whole pipeline day by day on a synthetic outbreak, write demo/report.html, then serve the web app.
 
     Example:
 
@@ -24,4 +26,4 @@ def demo(
     """
     from epitrace.pipeline.demo import run_demo  # heavy imports only when the demo runs
 
-    run_demo(people=people, days=days, seed=seed, out=out, serve=serve)
+    run_demo(people=people, days=days, seed=seed, out=out, serve=serve, host=host, port=port)

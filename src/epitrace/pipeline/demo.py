@@ -23,7 +23,8 @@ from epitrace.storage.migrate import upgrade
 console = Console()
 
 
-def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = False) -> DemoSummary:
+def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = False, host: str = "127.0.0.1",
+             port: int = 8000) -> DemoSummary:
     """Run the demo into ``out`` (a fresh ``epitrace.db`` and ``report.html``); return the summary."""
     if people < 100:
         raise InputError(f"--people must be at least 100 for a meaningful city, got {people}")
@@ -67,8 +68,37 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
     _print_summary(summary)
     console.print(f"Report: {report}  Database: {db_path}  ({time.perf_counter() - started:.0f} s)")
     if serve:
-        console.print("The web app arrives in a later release; --serve does nothing yet.")
+        _serve(engine, last_day=last_day, host=host, port=port)
     return summary
+
+
+DEMO_ACCOUNTS = [("tracer-d1", "tracer", "D1"), ("tracer-d2", "tracer", "D2"), ("supervisor", "supervisor", "CITY"),
+                 ("epidemiologist", "epidemiologist", "CITY"), ("administrator", "administrator", "CITY"),
+                 ("privacy", "privacy officer", "CITY")]
+
+
+def _serve(engine, *, last_day, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Create an account per role (fresh random passwords), then serve the app as of the demo's last day."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    from epitrace.api import create_app
+    from epitrace.storage.accounts import add_user
+
+    table = Table(title=f"Demo accounts (http://{host}:{port}/)")
+    for column in ("user", "role", "jurisdiction", "password"):
+        table.add_column(column)
+    with write_session(engine) as session:
+        for username, role, code in DEMO_ACCOUNTS:
+            password = secrets.token_urlsafe(12)
+            add_user(session, username, password, role=role, jurisdiction_code=code)
+            table.add_row(username, role, code, password)
+    os.environ["EPITRACE_TODAY"] = last_day.isoformat()  # the synthetic outbreak's "today"
+    console.print(table)
+    console.print(f"Serving the synthetic outbreak on http://{host}:{port}/ as of {last_day} (Ctrl+C to stop).")
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
 
 
 def _print_summary(summary: DemoSummary) -> None:

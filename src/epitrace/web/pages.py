@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from epitrace import settings
 from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
@@ -46,7 +47,7 @@ WRITE = Depends(needs(Permission.WRITE_INVESTIGATION))
 
 
 def render(request: Request, name: str, account: Account | None, status_code: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
-    return templates.TemplateResponse(request, name, {"account": account, "today": date.today(), "can": can,
+    return templates.TemplateResponse(request, name, {"account": account, "today": settings.today(), "can": can,
                                                        "Permission": Permission, **context}, status_code=status_code)
 
 
@@ -91,7 +92,7 @@ def home(request: Request, account: Account = Depends(page_account)) -> HTMLResp
 @router.get("/queue", response_class=HTMLResponse)
 def queue(request: Request, db: Db, account: Account = READ, show: str = "new") -> HTMLResponse:
     """Case queue: cases awaiting interview first (newest result first), with the SLA clock."""
-    rows, total = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=date.today(),
+    rows, total = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=settings.today(),
                                 uninterviewed=show == "new", limit=100)
     return render(request, "queue.html", account, cases=rows, total=total, show=show)
 
@@ -175,7 +176,7 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
         wb.record_contact(db, scope_of(account), case_id,
                           Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"),
                                    phone.strip() or None),
-                          actor=actor_of(account), setting=setting, last_exposure=exposure, identified_on=date.today())
+                          actor=actor_of(account), setting=setting, last_exposure=exposure, identified_on=settings.today())
     except EpitraceError as error:
         if error.status == 404:
             raise
@@ -186,7 +187,7 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
 @router.get("/tasks", response_class=HTMLResponse)
 def task_board(request: Request, db: Db, account: Account = READ) -> HTMLResponse:
     """Due today, overdue, and recently done, side by side."""
-    scope, actor, today = scope_of(account), actor_of(account), date.today()
+    scope, actor, today = scope_of(account), actor_of(account), settings.today()
     due, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, limit=200)
     overdue, overdue_total = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, limit=200)
     done, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="done", limit=50)
@@ -196,7 +197,7 @@ def task_board(request: Request, db: Db, account: Account = READ) -> HTMLRespons
 @router.post("/tasks/{task_id}/result")
 def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
                 back: Annotated[str, Form()] = "/tasks") -> RedirectResponse:
-    wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=date.today())
+    wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=settings.today())
     return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/tasks", status_code=303)
 
 
@@ -255,7 +256,7 @@ def dashboard(request: Request, db: Db, account: Account = Depends(needs(Permiss
         if not rt.is_empty():
             images["rt"] = _png(rt_figure(rt, first_day=curve["period"][0], si="mean 4.7 d, sd 2.9 d"))
     plt.close("all")
-    table = kpis(cases, contact_tasks_frame(db, case_ids=set(cases["case_id"].to_list())), today=date.today()).to_dicts()
+    table = kpis(cases, contact_tasks_frame(db, case_ids=set(cases["case_id"].to_list())), today=settings.today()).to_dicts()
     return render(request, "dashboard.html", account, images=images, kpis=table, total=cases.height, threshold=threshold)
 
 
