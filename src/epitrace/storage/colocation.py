@@ -41,6 +41,10 @@ def place_names(session: Session, ids: list[int]) -> dict[int, str]:
     return dict(session.execute(select(Place.id, Place.name).where(Place.id.in_(ids))).all()) if ids else {}
 
 
+def residential_place_ids(session: Session, ids: list[int]) -> set[int]:
+    return set(session.scalars(select(Place.id).where(Place.id.in_(ids), Place.is_residential.is_(True)))) if ids else set()
+
+
 def linked_pairs(session: Session) -> set[frozenset[int]]:
     """Case pairs that already have a link, in either direction."""
     return {frozenset(p) for p in session.execute(select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id))}

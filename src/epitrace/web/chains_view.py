@@ -6,7 +6,7 @@ from html import escape
 
 import networkx as nx
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from epitrace.analytics.curves import most_likely_tree
@@ -24,7 +24,7 @@ def chain_svg(session: Session, scope: Scope, *, cluster: int | None, linkable: 
     clusters = [
         {"id": cid, "place": "a household" if kind == "home" else name, "cases": n}
         for cid, name, kind, n in session.execute(
-            select(Cluster.id, Place.name, Place.kind, ClusterCase.id.count())
+            select(Cluster.id, Place.name, Place.kind, func.count(ClusterCase.id))
             .join(Place, Place.id == Cluster.place_id).join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
             .where(ClusterCase.case_id.in_(visible)).group_by(Cluster.id, Place.name, Place.kind).order_by(Cluster.id)
         )

@@ -103,9 +103,19 @@ def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -
                   errors={}, form={})
 
 
+def _attempt(db: Session, action) -> None:  # type: ignore[no-untyped-def]
+    """Run a form's write in a savepoint, so a refused form leaves nothing half-written."""
+    savepoint = db.begin_nested()
+    try:
+        action()
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+
+
 def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str, error: str,
                      values: dict) -> HTMLResponse:
-    db.rollback()
     detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
     return render(request, "case.html", account, status_code=400, case=detail, errors={form_name: error}, form={form_name: values})
 
@@ -124,8 +134,9 @@ def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, 
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "") -> HTMLResponse:
     values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on}
     try:
-        wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
-                            isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date"))
+        _attempt(db, lambda: wb.record_interview(
+            db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
+            isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date")))
     except EpitraceError as error:
         if error.status == 404:
             raise
@@ -150,7 +161,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
             raise EpitraceError("Place is required: give the name of the place")
         spec = VisitSpec(PlaceSpec(place.strip(), kind, float(lat) if lat.strip() else None, float(lon) if lon.strip() else None),
                          _utc(start, "Arrival"), _utc(end, "Departure"))
-        wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account))
+        _attempt(db, lambda: wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account)))
     except ValueError:
         return _case_form_error(request, db, account, case_id, "visit", "Latitude and longitude must be numbers in degrees", values)
     except EpitraceError as error:
@@ -173,10 +184,9 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
         exposure = _date(last_exposure, "Last exposure")
         if exposure is None:
             raise EpitraceError("Last exposure is required: the last day they were together")
-        wb.record_contact(db, scope_of(account), case_id,
-                          Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"),
-                                   phone.strip() or None),
-                          actor=actor_of(account), setting=setting, last_exposure=exposure, identified_on=settings.today())
+        identity = Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"), phone.strip() or None)
+        _attempt(db, lambda: wb.record_contact(db, scope_of(account), case_id, identity, actor=actor_of(account),
+                                               setting=setting, last_exposure=exposure, identified_on=settings.today()))
     except EpitraceError as error:
         if error.status == 404:
             raise
