@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from tests.test_api import PASSWORD, world  # noqa: F401 - the shared fixture
 
 
-def signed_in(world, username: str) -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]
+def signed_in(world, username: str) -> tuple[TestClient, str]:  # type: ignore[no-untyped-def]  # noqa: F811
     client = TestClient(world["app"], base_url="https://testserver", follow_redirects=False)
     response = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/queue"})
     assert response.status_code == 303 and response.headers["location"] == "/queue"
