@@ -127,3 +127,27 @@ def test_profiles_configure_follow_up(cli, engine) -> None:
     assert cli("profiles", "set", "measles", "--create", "--infectious-days-before", "4").exit_code == 0
     listing = cli("profiles", "list", "--format", "csv").stdout.splitlines()
     assert listing[1].startswith("measles,4,10,") and listing[2].startswith("respiratory,2,10,1,1,1,7,")
+
+
+def test_users_and_audit_commands(cli, db_url) -> None:
+    import sqlite3
+
+    added = cli("users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1", "--password", "correct horse battery")
+    assert added.stdout.strip() == "Added ana (tracer, D1)."
+    weak = cli("users", "add", "bo", "--role", "tracer", "--jurisdiction", "D1", "--password", "short")
+    assert weak.stderr.strip() == "Error: the password is too short: use at least 12 characters (a passphrase is best)"
+    bad_role = cli("users", "add", "cy", "--role", "police", "--jurisdiction", "D1", "--password", "correct horse battery")
+    assert bad_role.stderr.strip().startswith("Error: role 'police' is not known: expected one of tracer, supervisor")
+    write_labs(cli.cwd / "l.csv", lab_line("S1"))
+    cli("import", "labs", "l.csv")
+    ok = cli("audit", "verify")
+    assert ok.exit_code == 0 and ok.stdout.strip().startswith("The audit log's ")
+    shown = cli("audit", "show", "--person", "1", "--format", "csv").stdout.splitlines()
+    assert shown[0] == "id,at,actor,action,record_type,record_id,purpose" and ",create,person,1," in shown[-1]
+    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+    connection.execute("UPDATE audit_event SET actor = 'someone else' WHERE id = 2")
+    connection.commit()
+    connection.close()
+    broken = cli("audit", "verify")
+    assert (broken.exit_code, broken.stderr.strip()) == (
+        1, "Error: the audit log is broken at entry 2: it or an entry before it was changed or removed")
