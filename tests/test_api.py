@@ -149,6 +149,9 @@ def routes_with_ids(world, owner: str) -> list[tuple[str, str, dict | None]]:  #
             __import__("epitrace.storage.models", fromlist=["Task"]).Task.case_id == case)).scalar_one()
     return [
         ("GET", f"/api/cases/{case}", None),
+        ("GET", f"/api/cases/{case}/visits", None),
+        ("GET", f"/api/cases/{case}/windows", None),
+        ("GET", f"/api/cases/{case}/contacts", None),
         ("PATCH", f"/api/cases/{case}", {"onset": "2026-03-09"}),
         ("POST", f"/api/cases/{case}/visits", {"place": "X", "start": "2026-03-09T18:00:00Z", "end": "2026-03-09T19:00:00Z"}),
         ("POST", f"/api/cases/{case}/contacts", {"given_name": "A", "family_name": "B", "setting": "work", "last_exposure": "2026-03-09"}),
@@ -188,7 +191,8 @@ def test_city_supervisor_sees_both_districts_and_lists_are_scoped(world) -> None
     assert client_for(world, "tracer-d2").get("/api/persons", params={"q": "stone"}).json()["count"] == 1
 
 
-PERSONAL_READS = ["/api/cases", "/api/cases/{case}", "/api/tasks", "/api/persons?q=silva", "/api/persons/{person}"]
+PERSONAL_READS = ["/api/cases", "/api/cases/{case}", "/api/cases/{case}/visits", "/api/cases/{case}/windows",
+                  "/api/cases/{case}/contacts", "/api/tasks", "/api/persons?q=silva", "/api/persons/{person}"]
 
 
 @pytest.mark.parametrize("route", PERSONAL_READS)
@@ -205,7 +209,9 @@ def test_every_personal_read_is_audited(world, route: str) -> None:
 
 def test_every_api_route_that_returns_personal_data_is_in_the_audit_test() -> None:
     """Guard: a new personal-data GET route must be added to PERSONAL_READS."""
-    app_paths = {"/api/cases", "/api/cases/{case_id}", "/api/tasks", "/api/persons", "/api/persons/{person_id}"}
+    from epitrace.api import routes_investigation
+
+    app_paths = {r.path for r in routes_investigation.router.routes if "GET" in r.methods} - {"/api/me", "/api/links"}
     listed = {re.sub(r"\{\w+\}", "{x}", p.split("?")[0]) for p in PERSONAL_READS}
     assert {re.sub(r"\{\w+\}", "{x}", p) for p in app_paths} == listed
 

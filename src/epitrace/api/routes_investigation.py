@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
+from epitrace import settings
 from epitrace.api import schemas as s
 from epitrace.api._auth import (
     SESSION_COOKIE,
@@ -19,7 +20,6 @@ from epitrace.api._auth import (
     require,
     scope_of,
 )
-from epitrace import settings
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.errors import ImportRejected, InputError
@@ -135,6 +135,24 @@ def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = 
         actor=actor_of(account), setting=body.setting, last_exposure=body.last_exposure,
         identified_on=body.identified_on or _today(), relationship=body.relationship)
     return s.ContactCreated(**result)
+
+
+@router.get("/cases/{case_id}/visits", tags=["cases"])
+def case_visits(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+    """The case's itinerary, each visit with its exposure window (if inside the infectious period)."""
+    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["visits"]
+
+
+@router.get("/cases/{case_id}/windows", tags=["cases"])
+def case_windows(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+    """The case's exposure windows: place, start and end (UTC), and the rule that made them."""
+    return wb.case_windows(db, scope_of(account), case_id, actor=actor_of(account))
+
+
+@router.get("/cases/{case_id}/contacts", tags=["cases"])
+def case_contacts(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+    """The contacts the case named, with setting, last exposure and follow-up status."""
+    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["contacts"]
 
 
 @router.get("/tasks", response_model=s.TasksPublic, tags=["tasks"])

@@ -131,6 +131,17 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
     }
 
 
+def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
+    case = scoped_case(session, scope, case_id)
+    audit.record(session, actor, action="read", record_type="windows", record_id=case.id, person_id=case.person_id)
+    rows = session.execute(
+        select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id)
+        .where(ExposureWindow.case_id == case.id).order_by(ExposureWindow.start_at)
+    ).all()
+    return [{"id": w.id, "place": p.name, "kind": p.kind, "lat": p.lat, "lon": p.lon, "radius_m": p.radius_m,
+             "start": w.start_at, "end": w.end_at, "basis": w.basis} for w, p in rows]
+
+
 def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
                      isolation: date | None, interviewed_on: date | None) -> None:
     scoped_case(session, scope, case_id)
