@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from dataclasses import dataclass, field, fields
+from datetime import date
 
 from epitrace.errors import ConfigurationError
 
@@ -27,6 +27,13 @@ class Settings:
         metadata={
             "env": "EPITRACE_SPARK_MASTER",
             "help": "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.",
+        },
+    )
+    feed_key: str = field(
+        default="feed-signing-key.pem",
+        metadata={
+            "env": "EPITRACE_FEED_KEY",
+            "help": "Path of the Ed25519 private key that signs the public feed (create it with `epitrace feed keygen`).",
         },
     )
     today: str = field(

@@ -26,6 +26,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     _errors.install(app)
     app.include_router(routes_investigation.router)
     app.include_router(routes_admin.router)
+    app.include_router(routes_admin.feed_router)
     from epitrace.web.pages import router as pages
 
     app.include_router(pages)

@@ -128,3 +128,21 @@ def create_user(body: s.UserCreate, db: Db, account: Account = Depends(require(P
         raise InputError(f"jurisdiction {body.jurisdiction!r} is outside yours ({account.jurisdiction_code})")
     user = add_user(db, body.username, body.password, role=body.role, jurisdiction_code=body.jurisdiction)
     return {"username": user.username, "role": user.role, "jurisdiction": body.jurisdiction}
+
+
+feed_router = APIRouter()
+
+
+@feed_router.get("/feed/", tags=["feed"])
+def public_feed(db: Db, since: int = Query(0, ge=0, description="Only batches after this version.")) -> dict:
+    """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
+    from fastapi import HTTPException
+
+    from epitrace.feed import load_private_key
+    from epitrace.storage.publication import current_public_key, feed_document
+
+    try:
+        key = load_private_key(Path(settings.Settings.from_env().feed_key))
+    except Exception:  # noqa: BLE001 - no key: the feed is not set up on this server
+        raise HTTPException(503, "the feed is not set up on this server (no signing key)") from None
+    return feed_document(db, public_key=current_public_key(key), since=since, today=settings.today())

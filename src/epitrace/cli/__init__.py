@@ -11,6 +11,7 @@ import typer
 from epitrace.cli.analytics import chains_command, rt_command, serial_interval_command
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.demo import demo
+from epitrace.cli.feed import feed_app
 from epitrace.cli.labs import import_app
 from epitrace.cli.links import clusters_app, colocate_command, links_app
 from epitrace.cli.match import match_command
@@ -49,6 +50,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(links_app, name="links")
 app.add_typer(clusters_app, name="clusters")
+app.add_typer(feed_app, name="feed")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 

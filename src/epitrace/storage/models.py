@@ -329,3 +329,39 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PublishedWindow(Base):
+    """An exposure window on its way to the public feed: proposed, reviewed, then published."""
+
+    __tablename__ = "published_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(ForeignKey("exposure_window.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float] = mapped_column(Float)
+    start_at: Mapped[datetime] = mapped_column(DateTime)
+    end_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_on: Mapped[date] = mapped_column(Date)
+    changes: Mapped[str] = mapped_column(Text)
+    warnings: Mapped[str] = mapped_column(Text)
+    proposed_by: Mapped[str] = mapped_column(String(128))
+    reviewed_by: Mapped[str | None] = mapped_column(String(128))
+    batch_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class FeedBatch(Base):
+    """One signed batch of the public feed; never changed after it is written."""
+
+    __tablename__ = "feed_batch"
+
+    version: Mapped[int] = mapped_column(primary_key=True)
+    previous: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
