@@ -32,7 +32,15 @@ def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figur
                label=f"1-{threshold - 1} cases (suppressed)")
     ax.set_ylabel("new cases")
     ax.set_title(title)
-    ax.legend(frameon=False, loc="upper left")
+    ax.legend(frameon=False, loc="best")
+    # Whole days on the axis, with room around a single bar, so one day never looks like hours.
+    import matplotlib.dates as mdates
+
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10, interval_multiples=True))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    if len(periods) == 1:
+        ax.set_xlim(periods[0] - timedelta(days=3), periods[0] + timedelta(days=3))
+    ax.set_ylim(0, max([*counts, threshold]) * 1.25)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig

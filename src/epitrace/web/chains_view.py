@@ -50,6 +50,8 @@ def chain_svg(session: Session, scope: Scope, *, cluster: int | None, linkable: 
                 positions[child] = (depth * STEP_X, y + rows_at.get(depth, 0) * STEP_Y)
                 rows_at[depth] = rows_at.get(depth, 0) + 1
             y += max(rows_at.values()) * STEP_Y + STEP_Y
+    if not positions:
+        return "", clusters
     width = max((x for x, _ in positions.values()), default=0) + 2 * MARGIN + 60
     height = max(y, STEP_Y) + MARGIN
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
