@@ -10,6 +10,7 @@ import typer
 
 from epitrace.cli.analytics import chains_command, rt_command, serial_interval_command
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
+from epitrace.cli.check import check_command
 from epitrace.cli.demo import demo
 from epitrace.cli.feed import feed_app
 from epitrace.cli.labs import import_app
@@ -39,6 +40,7 @@ app.command("serial-interval", help="Serial interval from infector-infectee pair
 app.command("report", help="Write the outbreak report (HTML and PDF) with small counts suppressed.")(report_command)
 app.command("curve", help="The epidemic curve as data, small counts suppressed.")(curve_command)
 app.command("kpis", help="Operational KPIs of the tracing teams.")(kpis_command)
+app.command("check", help="Private self-check: your trail and check-ins against the public feed.")(check_command)
 app.command("colocate", help="Propose links and clusters from cases who shared a place and time.")(colocate_command)
 app.add_typer(jurisdictions_app, name="jurisdictions")
 app.add_typer(profiles_app, name="profiles")

@@ -169,3 +169,36 @@ def verify(source: str = typer.Argument(help="Feed file or URL."),
         typer.echo(f"Error: the feed does not verify: {result.problem}", err=True)
         raise typer.Exit(1)
     console.print(f"The feed verifies: {result.batches} batch(es), signatures checked against {result.key_source}.")
+
+
+@feed_app.command("publish-venue")
+def publish_venue(
+    qr_url: str = typer.Option(..., "--qr-url", help="The venue's check-in QR link (from the poster or a case's check-in)."),
+    start: str = typer.Option(..., "--start", help="Window start, ISO-8601 with offset."),
+    end: str = typer.Option(..., "--end", help="Window end, ISO-8601 with offset."),
+    message: str = typer.Option("Get tested within 3 days and watch for symptoms for 14 days.", "--message",
+                                help="Shown, decrypted, only to people who checked in there."),
+    key: Path | None = KEY_OPTION,
+) -> None:
+    """Publish a venue exposure window that only visitors who checked in can read (CWA/CrowdNotifier design).
+
+    Example:
+
+    \b
+        epitrace feed publish-venue --qr-url "https://e.coronawarn.app?v=1#..." \\
+            --start 2026-03-09T18:00+00:00 --end 2026-03-09T20:00+00:00
+    """
+    from datetime import timedelta
+
+    from epitrace.checkin import publish_window
+    from epitrace.cli._common import parse_datetime
+    from epitrace.feed import load_private_key
+    from epitrace.storage.publication import append_batch
+
+    window = publish_window(qr_url, start=parse_datetime(start, option="--start"), end=parse_datetime(end, option="--end"),
+                            message=message)
+    expires = parse_datetime(end, option="--end").date() + timedelta(days=14)
+    with write_session(engine()) as session:
+        batch = append_batch(session, load_private_key(_key_path(key)), content={"venue_windows": [window.to_dict()]},
+                             advice=message, expires_on=expires, actor=cli_actor())
+    console.print(f"Published venue window in batch {batch.version}; it names no venue and no visitor.")

@@ -103,21 +103,29 @@ def publish_batch(session: Session, key: Ed25519PrivateKey, *, today: date, test
     approved = session.scalars(select(PublishedWindow).where(PublishedWindow.status == "approved").order_by(PublishedWindow.id)).all()
     if not approved:
         return None
-    last = session.scalars(select(FeedBatch).order_by(FeedBatch.version.desc()).limit(1)).first()
-    version = (last.version + 1) if last else 1
     windows = [{"id": f"w{p.id}", "label": p.label, "lat": p.lat, "lon": p.lon, "radius_m": p.radius_m,
                 "start": int(p.start_at.replace(tzinfo=timezone.utc).timestamp()),
                 "end": int(p.end_at.replace(tzinfo=timezone.utc).timestamp()),
                 "expires_on": p.expires_on.isoformat()} for p in approved]
+    row = append_batch(session, key, content={"windows": windows}, advice=test_info,
+                       expires_on=max(p.expires_on for p in approved), actor=actor)
+    for p in approved:
+        p.status, p.batch_version = "published", row.version
+    return row
+
+
+def append_batch(session: Session, key: Ed25519PrivateKey, *, content: dict, advice: str, expires_on: date,
+                 actor: Actor) -> FeedBatch:
+    """Sign ``content`` as the next batch, chained to the last one."""
+    last = session.scalars(select(FeedBatch).order_by(FeedBatch.version.desc()).limit(1)).first()
+    version = (last.version + 1) if last else 1
     payload = {"version": version, "published_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-               "advice": test_info, "windows": windows}
+               "advice": advice, **content}
     batch = sign_batch(key, payload, previous=last.hash if last else GENESIS)
     row = FeedBatch(version=version, previous=batch["previous"], hash=batch["hash"], signature=batch["signature"],
                     payload=json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-                    expires_on=max(p.expires_on for p in approved))
+                    expires_on=expires_on)
     session.add(row)
-    for p in approved:
-        p.status, p.batch_version = "published", version
     audit.record(session, actor, action="publish", record_type="feed", record_id=version, person_id=None)
     return row
 
