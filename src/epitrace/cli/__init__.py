@@ -22,6 +22,7 @@ from epitrace.cli.report import curve_command, kpis_command, report_command
 from epitrace.cli.service import audit_app, serve_command, users_app
 from epitrace.cli.setup import init, jurisdictions_app
 from epitrace.cli.tasks import tasks_app
+from epitrace.cli.trail import trail_command
 from epitrace.errors import EpitraceError
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.command("serial-interval", help="Serial interval from infector-infectee pair
 app.command("report", help="Write the outbreak report (HTML and PDF) with small counts suppressed.")(report_command)
 app.command("curve", help="The epidemic curve as data, small counts suppressed.")(curve_command)
 app.command("kpis", help="Operational KPIs of the tracing teams.")(kpis_command)
+app.command("trail", help="Turn your own location history into presences (stays), on this machine.")(trail_command)
 app.command("check", help="Private self-check: your trail and check-ins against the public feed.")(check_command)
 app.command("colocate", help="Propose links and clusters from cases who shared a place and time.")(colocate_command)
 app.add_typer(jurisdictions_app, name="jurisdictions")
