@@ -6,7 +6,7 @@ import hashlib
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from epitrace import settings
@@ -247,3 +247,43 @@ def links(db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES)
 def review(link_id: int, body: s.LinkReview, db: Db, account: Account = Depends(require(Permission.REVIEW_LINKS))) -> dict:
     """Confirm or reject a proposed link (your name is recorded)."""
     return wb.review(db, scope_of(account), link_id, decision=body.decision, actor=actor_of(account))
+
+
+@router.post("/share", tags=["sharing"])
+def share_upload(db: Db, request: Request, code: str = Form(description="The one-time code from your contact tracer."),
+                 consent: bool = Form(False, description="You agree to share (required)."),
+                 trail: UploadFile | None = File(None, description="Your location history file."),
+                 checkins: UploadFile | None = File(None, description="Your check-ins (JSON saved by the check-in page).")) -> dict:
+    """A case shares their own trail or check-ins with a one-time code (no account; the file is not kept)."""
+    import json as _json
+
+    from fastapi import HTTPException
+
+    from epitrace.storage.sharing import share
+
+    limiter: LoginLimiter = request.app.state.login_limiter
+    key = f"share:{request.client.host if request.client else '?'}"
+    if limiter.blocked(key):
+        raise HTTPException(429, "too many wrong codes: try again later")
+    presences = None
+    if trail is not None:
+        from epitrace.trails import read_trail
+
+        presences = read_trail(trail.file.read(), name=trail.filename or "trail")
+    stored = None
+    if checkins is not None:
+        from epitrace.checkin import CheckIn
+
+        try:
+            stored = [CheckIn.from_dict(item) for item in _json.loads(checkins.file.read())]
+        except (ValueError, KeyError, TypeError):
+            raise InputError("the check-ins file is not a list saved by the check-in page") from None
+    if presences is None and stored is None:
+        raise InputError("nothing to share: attach your location history, your check-ins, or both")
+    try:
+        result = share(db, code, trail=presences, checkins=stored, consent=consent)
+    except Exception:
+        limiter.failed(key)
+        raise
+    return {"visits_shared": result.visits, "stays_outside_infectious_period": result.stays_outside_period,
+            "checkins_shared": result.checkins, "raw_file_kept": False}

@@ -21,6 +21,7 @@ from epitrace.cli.profiles import profiles_app
 from epitrace.cli.report import curve_command, kpis_command, report_command
 from epitrace.cli.service import audit_app, serve_command, users_app
 from epitrace.cli.setup import init, jurisdictions_app
+from epitrace.cli.share import share_app
 from epitrace.cli.tasks import tasks_app
 from epitrace.cli.trail import trail_command
 from epitrace.errors import EpitraceError
@@ -55,6 +56,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(links_app, name="links")
 app.add_typer(clusters_app, name="clusters")
 app.add_typer(feed_app, name="feed")
+app.add_typer(share_app, name="share")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 

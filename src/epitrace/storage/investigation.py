@@ -127,7 +127,7 @@ def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:
         raise InputError(f"case {case.id}: {exc}") from None
     existing = {w.visit_id: w for w in session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id))}
     windows = []
-    for visit in session.scalars(select(Visit).where(Visit.case_id == case.id).order_by(Visit.start_at)):
+    for visit in session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.confirmed.is_(True)).order_by(Visit.start_at)):
         clipped = clip_to_period(
             visit.start_at.replace(tzinfo=timezone.utc), visit.end_at.replace(tzinfo=timezone.utc), period
         )

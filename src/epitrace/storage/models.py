@@ -165,6 +165,9 @@ class Visit(Base):
     start_at: Mapped[datetime] = mapped_column(DateTime)
     end_at: Mapped[datetime] = mapped_column(DateTime)
     source: Mapped[str] = mapped_column(String(16))
+    # Visits a case shared from their own trail or check-ins wait for a tracer's confirmation;
+    # only confirmed visits make exposure windows.
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -364,4 +367,30 @@ class FeedBatch(Base):
     signature: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ShareCode(Base):
+    """A one-time code a tracer gives a case so they can share their own trail or check-ins."""
+
+    __tablename__ = "share_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    issued_by: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Consent(Base):
+    """What a person agreed to share, when, and what was actually kept."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id"), index=True)
+    share_code_id: Mapped[int] = mapped_column(ForeignKey("share_code.id"))
+    statement: Mapped[str] = mapped_column(Text)
+    shared: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
