@@ -94,6 +94,8 @@ def verify_feed(document: dict, *, public_key: str | None = None) -> FeedVerific
         version = batch.get("version")
         if hashlib.sha256(data).hexdigest() != batch.get("hash"):
             return FeedVerification(False, position - 1, f"batch {version}: its content does not match its hash", key_source)
+        if "payload_text" in batch and batch["payload_text"].encode() != data:
+            return FeedVerification(False, position - 1, f"batch {version}: its signed text and its payload differ", key_source)
         if batch.get("previous") != previous:
             return FeedVerification(False, position - 1, f"batch {version}: it does not follow the batch before it "
                                                           "(a batch is missing, reordered or altered)", key_source)

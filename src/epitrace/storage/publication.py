@@ -140,8 +140,10 @@ def feed_document(session: Session, *, public_key: str, since: int = 0, today: d
         "format": FORMAT,
         "public_key": public_key,
         "starts_after": batches[0].previous if batches else GENESIS,
+        # payload_text is the exact signed byte string, so verifiers in other languages (the
+        # self-check page's JavaScript) need not reproduce Python's JSON number formatting.
         "batches": [{"version": b.version, "previous": b.previous, "hash": b.hash, "signature": b.signature,
-                     "payload": json.loads(b.payload)} for b in batches],
+                     "payload": json.loads(b.payload), "payload_text": b.payload} for b in batches],
     }
 
 
