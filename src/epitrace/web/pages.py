@@ -274,3 +274,20 @@ def _png(fig) -> str:  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return base64.b64encode(buffer.getvalue()).decode()
+
+
+@router.get("/selfcheck", response_class=HTMLResponse)
+def selfcheck_page(request: Request) -> HTMLResponse:
+    """The private self-check: the page does everything in the browser; only /feed/ is fetched."""
+    from pathlib import Path
+
+    from epitrace.feed import load_private_key
+    from epitrace.settings import Settings
+    from epitrace.storage.publication import current_public_key
+
+    key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
+    response = render(request, "selfcheck.html", None, public_key=key)
+    # The page may talk to this server only (the feed); the trail has nowhere to go.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
+    return response
