@@ -12,7 +12,7 @@ from epitrace.storage.db import read_session
 from epitrace.storage.models import Case
 from tests.conftest import lab_line, write_labs
 
-COMMANDS = ["init", "demo", "serve", "match", "rt", "chains", "serial-interval", "report", "curve", "kpis", "trail", "check", "colocate", "jurisdictions", "profiles", "import", "persons", "cases", "visits", "contacts", "tasks", "links", "clusters", "feed", "share", "users", "audit"]
+COMMANDS = ["init", "demo", "serve", "match", "rt", "chains", "serial-interval", "report", "curve", "kpis", "trail", "check", "colocate", "jurisdictions", "profiles", "import", "persons", "cases", "visits", "contacts", "tasks", "links", "clusters", "feed", "share", "venues", "users", "audit"]
 
 
 def test_help_lists_every_command_with_a_summary(cli) -> None:

@@ -87,11 +87,21 @@ def _layout(venue: Venue) -> tuple[list[_Line], float]:
     return lines, qr_top
 
 
-def _qr(venue: Venue) -> segno.QRCode:
-    return segno.make(venue.qr_url, error="m", micro=False)
+def check_in_link(venue: Venue, base: str | None) -> str:
+    """The link the poster's QR code opens: the CWA link, or ``{base}/checkin#<payload>`` on our server.
+
+    The payload rides in the URL fragment, which browsers never send to the server.
+    """
+    if base is None:
+        return venue.qr_url
+    return f"{base.rstrip('/')}/checkin#{venue.qr_url.split('#', 1)[1]}"
 
 
-def venue_poster_svg(venue: Venue) -> str:
+def _qr(venue: Venue, base: str | None = None) -> segno.QRCode:
+    return segno.make(check_in_link(venue, base), error="m", micro=False)
+
+
+def venue_poster_svg(venue: Venue, *, check_in_base: str | None = None) -> str:
     """An A4 SVG poster with the venue's name, address, check-in QR code and the privacy promise.
 
     Examples
@@ -105,7 +115,7 @@ def venue_poster_svg(venue: Venue) -> str:
         raise InputError(f"venue_poster_svg needs a Venue from create_venue(), got {type(venue).__name__}")
     lines, qr_top = _layout(venue)
     qr_x = (PAGE_W - QR_SIZE) / 2
-    inline = _qr(venue).svg_inline(border=4, omitsize=True, dark="#000", light="#fff")
+    inline = _qr(venue, check_in_base).svg_inline(border=4, omitsize=True, dark="#000", light="#fff")
     if not inline.startswith("<svg "):  # pragma: no cover - guards against a segno output change
         raise RuntimeError("unexpected segno SVG output")
     qr_svg = inline.replace(
@@ -128,7 +138,7 @@ def venue_poster_svg(venue: Venue) -> str:
     return "\n".join(parts) + "\n"
 
 
-def venue_poster_pdf(venue: Venue) -> bytes:
+def venue_poster_pdf(venue: Venue, *, check_in_base: str | None = None) -> bytes:
     """The same poster as a one-page A4 PDF (drawn with matplotlib)."""
     if not isinstance(venue, Venue):
         raise InputError(f"venue_poster_pdf needs a Venue from create_venue(), got {type(venue).__name__}")
@@ -148,7 +158,7 @@ def venue_poster_pdf(venue: Venue) -> bytes:
             fontweight="bold" if line.bold else "normal",
             parse_math=False,
         )
-    matrix = np.pad(np.array(_qr(venue).matrix, dtype=np.uint8), 4)
+    matrix = np.pad(np.array(_qr(venue, check_in_base).matrix, dtype=np.uint8), 4)
     ax = fig.add_axes((
         (PAGE_W - QR_SIZE) / 2 / PAGE_W,
         1 - (qr_top + QR_SIZE) / PAGE_H,

@@ -24,6 +24,7 @@ from epitrace.cli.setup import init, jurisdictions_app
 from epitrace.cli.share import share_app
 from epitrace.cli.tasks import tasks_app
 from epitrace.cli.trail import trail_command
+from epitrace.cli.venues import venues_app
 from epitrace.errors import EpitraceError
 
 app = typer.Typer(
@@ -57,6 +58,7 @@ app.add_typer(links_app, name="links")
 app.add_typer(clusters_app, name="clusters")
 app.add_typer(feed_app, name="feed")
 app.add_typer(share_app, name="share")
+app.add_typer(venues_app, name="venues")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 

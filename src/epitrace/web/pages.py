@@ -291,3 +291,12 @@ def selfcheck_page(request: Request) -> HTMLResponse:
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
     return response
+
+
+@router.get("/checkin", response_class=HTMLResponse)
+def checkin_page(request: Request) -> HTMLResponse:
+    """The venue check-in page: the venue code is in the URL fragment (never sent here); visits stay in the browser."""
+    response = render(request, "checkin.html", None)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'none'")
+    return response
