@@ -104,3 +104,34 @@ def test_api_serves_since_and_drops_expired_batches(cli, db_url, monkeypatch) ->
     assert verify_feed(since, public_key=public).ok  # the chain is checked from starts_after
     monkeypatch.setenv("EPITRACE_TODAY", "2026-04-30")  # after the follow-up period of every window
     assert client.get("/feed/").json()["batches"] == []
+
+
+def test_propose_and_approve_through_the_api(cli, db_url) -> None:
+    from epitrace.storage.accounts import add_user
+    from epitrace.storage.db import write_session
+    from tests.test_api import PASSWORD
+
+    case_with_visits(cli)
+    engine = make_engine(db_url)
+    with write_session(engine) as session:
+        add_user(session, "tracer", PASSWORD, role="tracer", jurisdiction_code="D1")
+        add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
+    app = create_app(engine)
+
+    def login(name: str) -> TestClient:
+        client = TestClient(app, base_url="https://testserver")
+        client.headers["X-CSRF-Token"] = client.post("/api/session", json={"username": name, "password": PASSWORD}).json()["csrf_token"]
+        return client
+
+    tracer, supervisor = login("tracer"), login("supervisor")
+    proposals = tracer.post("/api/cases/1/publication").json()
+    assert [p["refusal"] for p in proposals] == [None, "homes are never published"]
+    assert tracer.get("/api/publications").status_code == 403  # tracers propose, supervisors approve
+    listed = supervisor.get("/api/publications").json()
+    assert listed[0]["place"] == "Blue Door Café" and listed[0]["warnings"]
+    refused = supervisor.post(f"/api/publications/{listed[0]['id']}/review", json={"decision": "approve"})
+    assert refused.status_code == 400 and "--acknowledge-warnings" in refused.json()["error"]
+    approved = supervisor.post(f"/api/publications/{listed[0]['id']}/review",
+                               json={"decision": "approve", "acknowledge_warnings": True})
+    assert approved.json() == {"id": listed[0]["id"], "status": "approved", "reviewed_by": "user:supervisor"}
+    engine.dispose()

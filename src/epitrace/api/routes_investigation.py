@@ -287,3 +287,31 @@ def share_upload(db: Db, request: Request, code: str = Form(description="The one
         raise
     return {"visits_shared": result.visits, "stays_outside_infectious_period": result.stays_outside_period,
             "checkins_shared": result.checkins, "raw_file_kept": False}
+
+
+@router.post("/cases/{case_id}/publication", tags=["feed"])
+def propose_publication(case_id: int, db: Db, account: Account = WRITE) -> list[dict]:
+    """Propose the case's exposure windows for the public feed; redaction says what it changed."""
+    from epitrace.storage.publication import propose_case_windows
+
+    return [p.__dict__ for p in propose_case_windows(db, scope_of(account), case_id, actor=actor_of(account))]
+
+
+@router.get("/publications", tags=["feed"])
+def publications(db: Db, status: str = "proposed",
+                 account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> list[dict]:
+    """Publication proposals in your jurisdiction, with changes and warnings."""
+    from epitrace.storage.publication import list_proposals
+
+    return list_proposals(db, scope_of(account), status=status)
+
+
+@router.post("/publications/{proposal_id}/review", tags=["feed"])
+def review_publication(proposal_id: int, body: s.PublicationReview, db: Db,
+                       account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> dict:
+    """Approve (acknowledging any warnings) or reject a proposal."""
+    from epitrace.storage.publication import review_proposal
+
+    row = review_proposal(db, scope_of(account), proposal_id, approve=body.decision == "approve",
+                          acknowledge_warnings=body.acknowledge_warnings, actor=actor_of(account))
+    return {"id": row.id, "status": row.status, "reviewed_by": row.reviewed_by}

@@ -155,3 +155,8 @@ class AuditEventPublic(BaseModel):
 
 class Ok(BaseModel):
     ok: bool = True
+
+
+class PublicationReview(BaseModel):
+    decision: str = Field(pattern="^(approve|reject)$")
+    acknowledge_warnings: bool = False

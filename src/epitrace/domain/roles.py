@@ -19,6 +19,7 @@ class Permission(StrEnum):
     IMPORT_LABS = "import lab results"
     MERGE_PERSONS = "merge persons"
     REVIEW_LINKS = "confirm or reject links"
+    APPROVE_PUBLICATION = "approve exposure windows for the public feed"
     READ_AGGREGATES = "read aggregate analytics"
     MANAGE_USERS = "manage accounts"
     READ_AUDIT = "read the audit log"
@@ -28,7 +29,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TRACER: frozenset({Permission.READ_PERSONAL, Permission.WRITE_INVESTIGATION, Permission.READ_AGGREGATES}),
     Role.SUPERVISOR: frozenset({
         Permission.READ_PERSONAL, Permission.WRITE_INVESTIGATION, Permission.IMPORT_LABS, Permission.MERGE_PERSONS,
-        Permission.REVIEW_LINKS, Permission.READ_AGGREGATES,
+        Permission.REVIEW_LINKS, Permission.READ_AGGREGATES, Permission.APPROVE_PUBLICATION,
     }),
     # Epidemiologists work on aggregates and de-identified chains, not on named people.
     Role.EPIDEMIOLOGIST: frozenset({Permission.READ_AGGREGATES}),
