@@ -23,6 +23,11 @@ def upgrade(engine: Engine) -> str:
     """Bring the schema to the newest revision; returns that revision."""
     command.upgrade(alembic_config(engine), "head")
     _seed_profiles(engine, [RESPIRATORY])
+    if engine.dialect.name == "sqlite":
+        # Statistics for the planner (without them it sorts whole jurisdictions for one page).
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA optimize=0x10002")
+            conn.commit()
     with engine.connect() as conn:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
 
