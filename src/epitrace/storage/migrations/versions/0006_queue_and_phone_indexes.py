@@ -6,8 +6,6 @@ Create Date: 2026-11-29 05:18:28.099145
 """
 
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = '0006'
 down_revision = '0005'
