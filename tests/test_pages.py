@@ -67,3 +67,9 @@ def test_epidemiologist_sees_aggregates_not_people(world) -> None:  # noqa: F811
     assert client.get("/queue").status_code == 403
     chains = client.get("/chains")
     assert chains.status_code == 200 and 'href="/cases/' not in chains.text
+
+
+def test_selfcheck_page_without_a_feed_key_explains(world, monkeypatch, tmp_path) -> None:  # noqa: F811
+    monkeypatch.setenv("EPITRACE_FEED_KEY", str(tmp_path / "missing.pem"))
+    page = TestClient(world["app"]).get("/selfcheck")
+    assert page.status_code == 503 and "the public feed is not set up on this server yet" in page.text

@@ -285,7 +285,10 @@ def selfcheck_page(request: Request) -> HTMLResponse:
     from epitrace.settings import Settings
     from epitrace.storage.publication import current_public_key
 
-    key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
+    try:
+        key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
+    except EpitraceError:
+        raise HTTPException(503, "the public feed is not set up on this server yet, so there is nothing to check against") from None
     response = render(request, "selfcheck.html", None, public_key=key)
     # The page may talk to this server only (the feed); the trail has nowhere to go.
     response.headers["Content-Security-Policy"] = (
