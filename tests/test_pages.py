@@ -73,3 +73,13 @@ def test_selfcheck_page_without_a_feed_key_explains(world, monkeypatch, tmp_path
     monkeypatch.setenv("EPITRACE_FEED_KEY", str(tmp_path / "missing.pem"))
     page = TestClient(world["app"]).get("/selfcheck")
     assert page.status_code == 503 and "the public feed is not set up on this server yet" in page.text
+
+
+def test_interview_form_records_symptoms(world) -> None:  # noqa: F811
+    client, csrf = signed_in(world, "tracer-d1")
+    case = world["cases"]["Ana"]
+    done = client.post(f"/cases/{case}/interview", data={"csrf_token": csrf, "onset": "2026-03-09", "interviewed_on": "2026-03-12",
+                       "symptoms": ["fever", "cough"], "other_symptoms": "rash"})
+    assert done.status_code == 303
+    page = client.get(f"/cases/{case}").text
+    assert "Symptoms: fever, cough, rash" in page and 'value="fever" style="width: auto;" checked' in page

@@ -113,7 +113,7 @@ def case(case_id: int, db: Db, account: Account = READ) -> dict:
 def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
     """Record interview facts; exposure windows are derived again."""
     wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset,
-                        isolation=body.isolation, interviewed_on=body.interviewed_on)
+                        isolation=body.isolation, interviewed_on=body.interviewed_on, symptoms=body.symptoms)
     return s.Ok()
 
 

@@ -47,6 +47,7 @@ class CaseUpdate(BaseModel):
     onset: date | None = Field(None, description="Symptom onset.")
     isolation: date | None = Field(None, description="Date the case isolated.")
     interviewed_on: date | None = Field(None, description="Date of the interview; closes the interview task.")
+    symptoms: str | None = Field(None, description="Symptoms reported, e.g. 'fever, cough'.")
 
 
 class VisitCreate(BaseModel):

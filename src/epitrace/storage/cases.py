@@ -304,6 +304,7 @@ def update_case(
     isolation: date | None = None,
     status: str | None = None,
     interviewed_on: date | None = None,
+    symptoms: str | None = None,
 ) -> Case:
     """Record interview facts; the exposure windows are derived again from the new dates."""
     from epitrace.storage.investigation import derive_windows  # windows depend on cases, not back
@@ -323,6 +324,8 @@ def update_case(
         case.onset_date = onset
     if isolation is not None:
         case.isolation_date = isolation
+    if symptoms is not None:
+        case.symptoms = symptoms.strip() or None
     if interviewed_on is not None:
         case.interviewed_on = interviewed_on
         for task in session.scalars(

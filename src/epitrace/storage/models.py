@@ -137,6 +137,7 @@ class Case(Base):
     onset_date: Mapped[date | None] = mapped_column(Date)
     specimen_date: Mapped[date | None] = mapped_column(Date)
     isolation_date: Mapped[date | None] = mapped_column(Date)
+    symptoms: Mapped[str | None] = mapped_column(Text)
     reported_on: Mapped[date] = mapped_column(Date, index=True)
     interviewed_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)

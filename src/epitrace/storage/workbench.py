@@ -130,7 +130,8 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
     return {
         "id": case.id, "status": case.status, "person": person_brief(person), "jurisdiction": codes_by_id(session)[case.jurisdiction_id],
         "reported_on": case.reported_on, "specimen_date": case.specimen_date, "onset": case.onset_date,
-        "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "infectious_period": period,
+        "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "symptoms": case.symptoms,
+        "infectious_period": period,
         "visits": [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
                     "window_id": w} for v, pl, w in visits],
         "contacts": [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
@@ -153,9 +154,10 @@ def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) 
 
 
 def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
-                     isolation: date | None, interviewed_on: date | None) -> None:
+                     isolation: date | None, interviewed_on: date | None, symptoms: str | None = None) -> None:
     scoped_case(session, scope, case_id)
-    update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on)
+    update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on,
+                symptoms=symptoms)
 
 
 def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor) -> int:

@@ -131,12 +131,16 @@ def _date(text: str, label: str) -> date | None:
 
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
 def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
-              isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "") -> HTMLResponse:
-    values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on}
+              isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
+              symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
+    chosen = [*(symptoms or []), *[s.strip() for s in other_symptoms.split(",") if s.strip()]]
+    values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": chosen,
+              "other_symptoms": other_symptoms}
     try:
         _attempt(db, lambda: wb.record_interview(
             db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
-            isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date")))
+            isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date"),
+            symptoms=", ".join(chosen)))
     except EpitraceError as error:
         if error.status == 404:
             raise
