@@ -51,3 +51,16 @@ def test_wrong_codes_are_refused_the_same_way(cli, db_url) -> None:
     response = client.post("/api/share", data={"code": "AAAAA-BBBBB", "consent": "true"},
                            files={"trail": ("trail.csv", TRAIL.encode(), "text/csv")})
     assert (response.status_code, response.json()["error"]) == (404, INVALID)
+
+
+def test_share_page_keeps_the_code_on_error_and_thanks_on_success(cli, db_url) -> None:
+    write_labs(cli.cwd / "l.csv", lab_line("S1"))
+    cli("import", "labs", "l.csv")
+    cli("cases", "update", "1", "--onset", "2026-03-09")
+    code = cli("share", "issue", "--case", "1").stdout.split(": ", 1)[1].split(" ")[0]
+    client = TestClient(create_app(make_engine(db_url)))
+    assert "One-time code" in client.get("/share").text
+    no_file = client.post("/share", data={"code": code, "consent": "true"})
+    assert no_file.status_code == 400 and f'value="{code}"' in no_file.text
+    ok = client.post("/share", data={"code": code, "consent": "true"}, files={"trail": ("trail.csv", TRAIL.encode(), "text/csv")})
+    assert "Thank you. 1 place(s) and time(s) were shared with your tracer; 1 from other days were left out." in ok.text
