@@ -13,7 +13,7 @@ from rich.table import Table
 from epitrace.errors import InputError
 from epitrace.pipeline.evaluation import DemoSummary, summarise
 from epitrace.pipeline.report import summary_html
-from epitrace.pipeline.simulation import TRACER, Simulation
+from epitrace.pipeline.simulation import TRACER, Simulation, TeamBehaviour
 from epitrace.reports.report import ReportOptions, build_report
 from epitrace.settings import Settings
 from epitrace.storage.db import make_engine, read_session, write_session
@@ -24,7 +24,7 @@ console = Console()
 
 
 def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = False, host: str = "127.0.0.1",
-             port: int = 8000) -> DemoSummary:
+             port: int = 8000, behaviour: TeamBehaviour | None = None) -> DemoSummary:
     """Run the demo into ``out`` (a fresh ``epitrace.db`` and ``report.html``); return the summary."""
     if people < 100:
         raise InputError(f"--people must be at least 100 for a meaningful city, got {people}")
@@ -48,7 +48,7 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
     with write_session(engine) as session:
         for code, name, parent in outbreak.jurisdictions:
             add_jurisdiction(session, code, name, parent_code=parent)
-    simulation = Simulation(outbreak, engine, seed=seed)
+    simulation = Simulation(outbreak, engine, behaviour=behaviour or TeamBehaviour(), seed=seed)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("Tracing day by day", total=days)
