@@ -128,6 +128,8 @@ class LabResult(Base):
 
 class Case(Base):
     __tablename__ = "case_record"
+    # The scope test "does this person have a case here?" (person search for one district).
+    __table_args__ = (Index("ix_case_person_jurisdiction", "person_id", "jurisdiction_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
@@ -211,6 +213,7 @@ class Task(Base):
         Index("ix_task_person_kind_status", "person_id", "kind", "status"),
         Index("ix_task_status_jurisdiction_due", "status", "jurisdiction_id", "due_on"),
         Index("ix_task_status_kind_jurisdiction_due", "status", "kind", "jurisdiction_id", "due_on"),
+        Index("ix_task_person_jurisdiction", "person_id", "jurisdiction_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
