@@ -232,3 +232,11 @@ def test_openapi_documents_every_api_route(world) -> None:
     api_routes = {r.path for r in world["app"].routes if getattr(r, "path", "").startswith("/api")}
     assert api_routes <= set(spec["paths"])
     assert all(op.get("description") or op.get("summary") for path in spec["paths"].values() for op in path.values())
+
+
+def test_rt_route_needs_eight_days_of_cases(world) -> None:
+    epi = client_for(world, "epi")
+    body = assert_error_shape(epi.get("/api/analytics/rt"), 400)
+    assert body["error"] == "Rt needs at least 8 days of cases; there are 1"
+    curve = epi.get("/api/analytics/curve").json()
+    assert curve["data"] == [{"label": "2026-03-11", "cases": "<5"}]

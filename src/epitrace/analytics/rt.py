@@ -23,6 +23,8 @@ from scipy import stats
 
 from epitrace.errors import InputError
 
+# Serial interval the reports and dashboard use unless told otherwise (a respiratory estimate, days).
+DEFAULT_SI_MEAN, DEFAULT_SI_SD = 4.7, 2.9
 QUANTILES = {"q2_5": 0.025, "q5": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95, "q97_5": 0.975}
 OUTPUT_COLUMNS = ("t_start", "t_end", "mean", "std", *QUANTILES)
 
@@ -207,3 +209,10 @@ def _check_windows(t_start: np.ndarray, t_end: np.ndarray, days: int) -> tuple[n
         i = int(np.argmax(t_end < t_start))
         raise InputError(f"window {i + 1}: t_end {int(t_end[i])} is before t_start {int(t_start[i])}")
     return t_start.astype(np.int64), t_end.astype(np.int64)
+
+
+def rt_from_daily_counts(counts: pl.Series, *, si_mean: float = DEFAULT_SI_MEAN, si_sd: float = DEFAULT_SI_SD) -> pl.DataFrame | None:
+    """Rt over weekly windows from one count per consecutive day (day-1 cases imported); None before 8 days."""
+    if counts.len() < 8:
+        return None
+    return estimate_rt(incidence_from_frame(pl.DataFrame({"I": counts})), si_mean=si_mean, si_sd=si_sd)

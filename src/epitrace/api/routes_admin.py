@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from epitrace import settings
+from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
 from epitrace.api import schemas as s
-from epitrace.api._auth import actor_of, get_db, require
+from epitrace.api._auth import actor_of, get_db, require, scope_of
 from epitrace.domain.privacy import suppress_small
 from epitrace.domain.roles import Permission
 from epitrace.errors import InputError
@@ -21,23 +22,12 @@ from epitrace.settings import Settings
 from epitrace.storage import audit
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, add_user, list_users
+from epitrace.storage.analytics import cases_frame
 from epitrace.storage.scope import Scope
 
 router = APIRouter(prefix="/api")
 Db = Annotated[Session, Depends(get_db)]
 AGGREGATES = Depends(require(Permission.READ_AGGREGATES))
-
-
-def _cases_in_scope(db: Session, account: Account):  # type: ignore[no-untyped-def]
-    import polars as pl
-    from sqlalchemy import select
-
-    from epitrace.storage.analytics import cases_frame
-    from epitrace.storage.models import Case
-
-    frame = cases_frame(db)
-    visible = set(db.scalars(select(Case.id).where(Case.jurisdiction_id.in_(account.jurisdiction_ids))))
-    return frame.filter(pl.col("case_id").is_in(list(visible)))
 
 
 @router.get("/analytics/curve", tags=["analytics"])
@@ -47,7 +37,7 @@ def curve(db: Db, account: Account = AGGREGATES, by: str = Query("report", patte
     from epitrace.analytics.curves import epicurve
 
     threshold = Settings.from_env().small_count_threshold
-    table = epicurve(_cases_in_scope(db, account), by=by, interval=interval, by_jurisdiction=by_jurisdiction)  # type: ignore[arg-type]
+    table = epicurve(cases_frame(db, scope_of(account)), by=by, interval=interval, by_jurisdiction=by_jurisdiction)  # type: ignore[arg-type]
     audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="curve", person_id=None)
     return {"threshold": threshold, "data": [{**r, "cases": suppress_small(r["cases"], threshold=threshold)}
                                              for r in table.drop("period").iter_rows(named=True)]}
@@ -59,7 +49,7 @@ def kpis(db: Db, account: Account = AGGREGATES, today: date | None = None) -> di
     from epitrace.analytics.curves import kpis as compute
     from epitrace.storage.analytics import contact_tasks_frame
 
-    cases = _cases_in_scope(db, account)
+    cases = cases_frame(db, scope_of(account))
     visible = set(cases["case_id"].to_list())
     tasks = contact_tasks_frame(db, case_ids=visible)
     audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="kpis", person_id=None)
@@ -67,23 +57,16 @@ def kpis(db: Db, account: Account = AGGREGATES, today: date | None = None) -> di
 
 
 @router.get("/analytics/rt", tags=["analytics"])
-def rt(db: Db, account: Account = AGGREGATES, si_mean: float = 4.7, si_sd: float = 2.9) -> dict:
+def rt(db: Db, account: Account = AGGREGATES, si_mean: float = DEFAULT_SI_MEAN, si_sd: float = DEFAULT_SI_SD) -> dict:
     """Rt over weekly windows from your jurisdiction's cases by report date."""
-    import numpy as np
-
     from epitrace.analytics.curves import epicurve
-    from epitrace.analytics.rt import Incidence, estimate_rt
 
-    curve = epicurve(_cases_in_scope(db, account), by="report", interval="day")
-    if curve.height < 8:
+    curve = epicurve(cases_frame(db, scope_of(account)), by="report", interval="day")
+    table = rt_from_daily_counts(curve["cases"], si_mean=si_mean, si_sd=si_sd)
+    if table is None:
         raise InputError(f"Rt needs at least 8 days of cases; there are {curve.height}")
-    counts = curve["cases"].cast(float).to_numpy()
-    local, imported = counts.copy(), np.zeros_like(counts)
-    local[0], imported[0] = 0, counts[0]
-    table = estimate_rt(Incidence(local, imported), si_mean=si_mean, si_sd=si_sd)
-    first = curve["period"][0]
     audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="rt", person_id=None)
-    return {"first_day": first, "data": table.to_dicts()}
+    return {"first_day": curve["period"][0], "data": table.to_dicts()}
 
 
 @router.get("/reports/report.pdf", tags=["analytics"], response_class=Response)

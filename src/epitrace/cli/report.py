@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
 from epitrace.errors import InputError
 from epitrace.settings import Settings
@@ -17,8 +18,8 @@ from epitrace.storage.db import write_session
 def report_command(
     out: Path = typer.Option(..., "--out", help="Folder for report.html, report.pdf and the figures."),
     by: str = typer.Option("report", "--by", help="Date of the epidemic curve and Rt: report or onset."),
-    si_mean: float = typer.Option(4.7, "--si-mean", help="Mean serial interval in days, for Rt."),
-    si_sd: float = typer.Option(2.9, "--si-sd", help="Standard deviation of the serial interval in days, for Rt."),
+    si_mean: float = typer.Option(DEFAULT_SI_MEAN, "--si-mean", help="Mean serial interval in days, for Rt."),
+    si_sd: float = typer.Option(DEFAULT_SI_SD, "--si-sd", help="Standard deviation of the serial interval in days, for Rt."),
     today: str | None = typer.Option(None, "--today", help="Report as of this date (YYYY-MM-DD; default today)."),
 ) -> None:
     """Write the outbreak report: epidemic curve, Rt with credible intervals, chains, KPIs, clusters.

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 from matplotlib.backends.backend_pdf import PdfPages
@@ -21,7 +20,7 @@ from matplotlib.figure import Figure
 from sqlalchemy.orm import Session
 
 from epitrace.analytics.curves import epicurve, epicurve_missing, kpis, most_likely_tree, setting_clusters
-from epitrace.analytics.rt import Incidence, estimate_rt
+from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
 from epitrace.domain.privacy import suppress_small
 from epitrace.domain.statuses import RESIDENTIAL_KINDS
 from epitrace.reports.figures import chains_figure, epicurve_figure, rt_figure
@@ -36,8 +35,8 @@ class ReportOptions:
 
     today: date
     threshold: int = 5
-    si_mean: float = 4.7
-    si_sd: float = 2.9
+    si_mean: float = DEFAULT_SI_MEAN
+    si_sd: float = DEFAULT_SI_SD
     by: str = "report"
     extra_html: str = ""
     """A section to add first (the demo adds its ground-truth summary)."""
@@ -60,7 +59,7 @@ def build_report(session: Session, out_dir: Path, options: ReportOptions, *, act
         missing = epicurve_missing(cases, by=options.by)  # type: ignore[arg-type]
         if missing:
             notes.append(f"{suppress_small(missing, threshold=t)} case(s) have no {options.by} date and are not in the curve.")
-    rt = _rt(curve, options)
+    rt = rt_from_daily_counts(curve["cases"], si_mean=options.si_mean, si_sd=options.si_sd) if not curve.is_empty() else None
     if rt is not None and not rt.is_empty():
         figures["rt"] = rt_figure(rt, first_day=curve["period"][0], si=f"mean {options.si_mean:g} d, sd {options.si_sd:g} d")
     else:
@@ -90,15 +89,6 @@ def build_report(session: Session, out_dir: Path, options: ReportOptions, *, act
 
     plt.close("all")
     return path
-
-
-def _rt(curve: pl.DataFrame, options: ReportOptions) -> pl.DataFrame | None:
-    if curve.height < 8:
-        return None
-    counts = curve["cases"].cast(pl.Float64).to_numpy()
-    local, imported = counts.copy(), np.zeros_like(counts)
-    local[0], imported[0] = 0, counts[0]
-    return estimate_rt(Incidence(local, imported), si_mean=options.si_mean, si_sd=options.si_sd)
 
 
 def _kpi_row(row: dict) -> dict:

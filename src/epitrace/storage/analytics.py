@@ -7,28 +7,31 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from epitrace.storage.models import Case, Cluster, ClusterCase, Contact, Jurisdiction, Place, Task, TransmissionLink
+from epitrace.storage.scope import EVERYWHERE, Scope, case_filter
 
 
 def _frame(rows, schema: dict) -> pl.DataFrame:  # type: ignore[no-untyped-def]
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
 
 
-def cases_frame(session: Session) -> pl.DataFrame:
-    """``case_id, jurisdiction, status, onset, specimen, reported_on, interviewed_on, known_contact``.
+def cases_frame(session: Session, scope: Scope = EVERYWHERE) -> pl.DataFrame:
+    """``case_id, jurisdiction, status, onset, specimen, reported_on, interviewed_on, known_contact`` in ``scope``.
 
     ``known_contact`` is true when the person was someone's contact on or before the report date.
     """
     rows = session.execute(
         select(Case.id, Jurisdiction.code, Case.status, Case.onset_date, Case.specimen_date, Case.reported_on,
-               Case.interviewed_on, Case.person_id)
+               Case.interviewed_on)
         .join(Jurisdiction, Jurisdiction.id == Case.jurisdiction_id)
+        .where(case_filter(scope))
     ).all()
     known = set(
         session.scalars(
-            select(Case.id).join(Contact, Contact.person_id == Case.person_id).where(Contact.identified_on <= Case.reported_on)
+            select(Case.id).join(Contact, Contact.person_id == Case.person_id)
+            .where(Contact.identified_on <= Case.reported_on, case_filter(scope))
         )
     )
-    frame = _frame([r[:7] for r in rows], {
+    frame = _frame(rows, {
         "case_id": pl.Int64, "jurisdiction": pl.String, "status": pl.String, "onset": pl.Date, "specimen": pl.Date,
         "reported_on": pl.Date, "interviewed_on": pl.Date,
     })

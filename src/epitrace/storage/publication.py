@@ -17,7 +17,7 @@ from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of
 from epitrace.storage.models import Case, ExposureWindow, FeedBatch, Place, PublishedWindow
-from epitrace.storage.scope import Scope, scoped_case
+from epitrace.storage.scope import Scope, case_filter, scoped_case
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,12 @@ def propose_case_windows(session: Session, scope: Scope, case_id: int, *, actor:
 def list_proposals(session: Session, scope: Scope, *, status: str = "proposed") -> list[dict]:
     rows = session.execute(
         select(PublishedWindow, ExposureWindow.case_id).join(ExposureWindow, ExposureWindow.id == PublishedWindow.window_id)
-        .join(Case, Case.id == ExposureWindow.case_id).where(PublishedWindow.status == status)
+        .join(Case, Case.id == ExposureWindow.case_id).where(PublishedWindow.status == status, case_filter(scope))
         .order_by(PublishedWindow.id)
     ).all()
     return [{"id": p.id, "case_id": case_id, "place": p.label, "start": p.start_at, "end": p.end_at, "radius_m": p.radius_m,
              "changes": json.loads(p.changes), "warnings": json.loads(p.warnings), "proposed_by": p.proposed_by}
-            for p, case_id in rows if scope.allows(session.get_one(Case, case_id).jurisdiction_id)]
+            for p, case_id in rows]
 
 
 def review_proposal(session: Session, scope: Scope, proposal_id: int, *, approve: bool, acknowledge_warnings: bool,

@@ -242,7 +242,9 @@ def person_detail(session: Session, scope: Scope, person_id: int, *, actor: Acto
     audit.record(session, actor, action="read", record_type="person", record_id=person.id, person_id=person.id)
     labs = session.scalars(select(LabResult).where(LabResult.person_id == person.id).order_by(LabResult.resulted_on)).all()
     cases = session.scalars(select(Case).where(Case.person_id == person.id, case_filter(scope))).all()
-    contacts = session.scalars(select(Contact).where(Contact.person_id == person.id)).all()
+    contacts = session.scalars(
+        select(Contact).join(Case, Case.id == Contact.case_id).where(Contact.person_id == person.id, case_filter(scope))
+    ).all()
     tasks = session.scalars(select(Task).where(Task.person_id == person.id, task_filter(scope)).order_by(Task.due_on)).all()
     candidates = session.execute(
         select(MergeCandidate).where((MergeCandidate.person_a_id == person.id) | (MergeCandidate.person_b_id == person.id),
@@ -255,7 +257,7 @@ def person_detail(session: Session, scope: Scope, person_id: int, *, actor: Acto
                          "resulted_on": r.resulted_on, "result": r.result, "test_type": r.test_type} for r in labs],
         "cases": [{"id": c.id, "status": c.status, "reported_on": c.reported_on} for c in cases],
         "contacts": [{"id": c.id, "case_id": c.case_id, "setting": c.setting, "last_exposure": c.last_exposure_on,
-                      "status": c.status} for c in contacts if scope.allows(session.get_one(Case, c.case_id).jurisdiction_id)],
+                      "status": c.status} for c in contacts],
         "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "result": t.result} for t in tasks],
         "merge_candidates": [{"id": m.id, "other_person": m.person_b_id if m.person_a_id == person.id else m.person_a_id,
                               "evidence": m.evidence} for m in candidates],

@@ -59,8 +59,8 @@ def colocate_cases(session: Session, *, min_overlap_s: int = DEFAULT_MIN_OVERLAP
     cases = store.cases_by_id(session, case_ids)
     names = store.place_names(session, pairs["venue_id"].unique().to_list())
     # Homes are never named in evidence or cluster descriptions (they identify people).
-    names = {pid: ("a shared home" if pid in store.residential_place_ids(session, list(names)) else name)
-             for pid, name in names.items()}
+    homes = store.residential_place_ids(session, list(names))
+    names = {pid: ("a shared home" if pid in homes else name) for pid, name in names.items()}
     linked = store.linked_pairs(session)
     proposed = 0
     # The longest shared time per (source, exposed) pair is the evidence shown.

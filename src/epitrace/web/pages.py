@@ -247,28 +247,22 @@ def chains(request: Request, db: Db, account: Account = Depends(needs(Permission
 def dashboard(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES))) -> HTMLResponse:
     """Epidemic curve, Rt and KPIs of your jurisdiction."""
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from epitrace.analytics.curves import epicurve, kpis
-    from epitrace.analytics.rt import Incidence, estimate_rt
-    from epitrace.api.routes_admin import _cases_in_scope
+    from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
     from epitrace.reports.figures import epicurve_figure, rt_figure
     from epitrace.settings import Settings
-    from epitrace.storage.analytics import contact_tasks_frame
+    from epitrace.storage.analytics import cases_frame, contact_tasks_frame
 
     threshold = Settings.from_env().small_count_threshold
-    cases = _cases_in_scope(db, account)
+    cases = cases_frame(db, scope_of(account))
     curve = epicurve(cases, by="report")
     images = {}
     if not curve.is_empty():
         images["curve"] = _png(epicurve_figure(curve, threshold=threshold, title="New cases by report date"))
-    if curve.height >= 8:
-        counts = curve["cases"].cast(float).to_numpy()
-        local, imported = counts.copy(), np.zeros_like(counts)
-        local[0], imported[0] = 0, counts[0]
-        rt = estimate_rt(Incidence(local, imported), si_mean=4.7, si_sd=2.9)
-        if not rt.is_empty():
-            images["rt"] = _png(rt_figure(rt, first_day=curve["period"][0], si="mean 4.7 d, sd 2.9 d"))
+    rt = rt_from_daily_counts(curve["cases"]) if not curve.is_empty() else None
+    if rt is not None and not rt.is_empty():
+        images["rt"] = _png(rt_figure(rt, first_day=curve["period"][0], si=f"mean {DEFAULT_SI_MEAN} d, sd {DEFAULT_SI_SD} d"))
     plt.close("all")
     table = kpis(cases, contact_tasks_frame(db, case_ids=set(cases["case_id"].to_list())), today=settings.today()).to_dicts()
     return render(request, "dashboard.html", account, images=images, kpis=table, total=cases.height, threshold=threshold)

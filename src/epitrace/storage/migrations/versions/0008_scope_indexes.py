@@ -6,8 +6,6 @@ Create Date: 2026-11-29 05:33:20.066282
 """
 
 from alembic import op
-import sqlalchemy as sa
-
 
 revision = '0008'
 down_revision = '0007'
