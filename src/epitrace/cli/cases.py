@@ -18,13 +18,13 @@ from epitrace.cli._common import (
     parse_datetime,
 )
 from epitrace.domain.identity import Identity
-from epitrace.domain.periods import infectious_period
-from epitrace.storage import audit
-from epitrace.storage.cases import get_case, profile_of, update_case
+from epitrace.storage import workbench as wb
+from epitrace.storage.cases import update_case
 from epitrace.storage.db import write_session
 from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
-from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, subtree_ids
-from epitrace.storage.models import Case, Contact, ExposureWindow, Person, Place, Task
+from epitrace.storage.jurisdictions import get_jurisdiction
+from epitrace.storage.models import ExposureWindow
+from epitrace.storage.scope import EVERYWHERE
 
 cases_app = typer.Typer(help="Cases: list, show and record interview facts.")
 visits_app = typer.Typer(help="Itinerary visits of a case (exposure windows follow).")
@@ -45,22 +45,12 @@ def cases_list(
     \b
         epitrace cases list --jurisdiction D1 --format table
     """
-    actor = cli_actor()
     with write_session(engine()) as session:
-        query = select(Case, Person).join(Person, Person.id == Case.person_id)
-        if jurisdiction:
-            query = query.where(Case.jurisdiction_id.in_(subtree_ids(session, jurisdiction)))
-        if status:
-            query = query.where(Case.status == status)
-        codes = codes_by_id(session)
-        rows = []
-        for case, person in session.execute(query.order_by(Case.reported_on.desc(), Case.id.desc()).limit(limit)):
-            audit.record(session, actor, action="read", record_type="case", record_id=case.id, person_id=person.id)
-            rows.append({
-                "case_id": case.id, "person_id": person.id, "name": f"{person.given_name} {person.family_name}",
-                "status": case.status, "jurisdiction": codes[case.jurisdiction_id], "reported_on": case.reported_on,
-                "onset": case.onset_date, "interviewed_on": case.interviewed_on,
-            })
+        found, _ = wb.list_cases(session, EVERYWHERE, actor=cli_actor(), today=date.today(), status=status,
+                                 jurisdiction=jurisdiction, limit=limit)
+    rows = [{"case_id": c["id"], "person_id": c["person"]["id"], "name": c["person"]["name"], "status": c["status"],
+             "jurisdiction": c["jurisdiction"], "reported_on": c["reported_on"], "onset": c["onset"],
+             "interviewed_on": c["interviewed_on"]} for c in found]
     emit(rows, fmt, title="Cases")
 
 
@@ -73,33 +63,23 @@ def cases_show(case_id: int = typer.Argument(help="Case id.")) -> None:
     \b
         epitrace cases show 12
     """
-    actor = cli_actor()
     with write_session(engine()) as session:
-        case = get_case(session, case_id, actor=actor)
-        person = session.get_one(Person, case.person_id)
-        console.print(f"[bold]Case {case.id}[/bold] {person.given_name} {person.family_name} "
-                      f"(person {person.id}, born {person.date_of_birth}) — {case.status}")
-        console.print(f"Reported {case.reported_on}; specimen {case.specimen_date}; onset {case.onset_date}; "
-                      f"isolation {case.isolation_date}; interviewed {case.interviewed_on}")
-        if case.onset_date or case.specimen_date:
-            period = infectious_period(profile_of(session, case), onset=case.onset_date,
-                                       specimen=case.specimen_date, isolation=case.isolation_date)
-            console.print(f"Infectious {period.first_day} to {period.last_day} ({period.basis})")
-        windows = session.execute(
-            select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id)
-            .where(ExposureWindow.case_id == case.id).order_by(ExposureWindow.start_at)
-        ).all()
-        emit([{"window": w.id, "place": p.name, "kind": p.kind, "start": w.start_at, "end": w.end_at}
-              for w, p in windows], OutputFormat.table, title="Exposure windows")
-        contacts = session.execute(
-            select(Contact, Person).join(Person, Person.id == Contact.person_id).where(Contact.case_id == case.id)
-        ).all()
-        emit([{"contact": c.id, "person": p.id, "name": f"{p.given_name} {p.family_name}", "setting": c.setting,
-               "last_exposure": c.last_exposure_on, "status": c.status} for c, p in contacts],
-             OutputFormat.table, title="Contacts")
-        tasks = session.scalars(select(Task).where(Task.case_id == case.id)).all()
-        emit([{"task": t.id, "kind": t.kind, "due": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
-             OutputFormat.table, title="Case tasks")
+        case = wb.case_detail(session, EVERYWHERE, case_id, actor=cli_actor())
+    person = case["person"]
+    console.print(f"[bold]Case {case['id']}[/bold] {person['name']} (person {person['id']}, born {person['date_of_birth']}) "
+                  f"— {case['status']}")
+    console.print(f"Reported {case['reported_on']}; specimen {case['specimen_date']}; onset {case['onset']}; "
+                  f"isolation {case['isolation']}; interviewed {case['interviewed_on']}")
+    if case["infectious_period"]:
+        period = case["infectious_period"]
+        console.print(f"Infectious {period['first_day']} to {period['last_day']} ({period['basis']})")
+    emit([{"visit": v["id"], "place": v["place"], "kind": v["kind"], "start": v["start"], "end": v["end"],
+           "window": v["window_id"]} for v in case["visits"]], OutputFormat.table, title="Visits and exposure windows")
+    emit([{"contact": c["id"], "person": c["person"]["id"], "name": c["person"]["name"], "setting": c["setting"],
+           "last_exposure": c["last_exposure"], "status": c["status"]} for c in case["contacts"]],
+         OutputFormat.table, title="Contacts")
+    emit([{"task": t["id"], "kind": t["kind"], "due": t["due_on"], "status": t["status"], "reason": t["reason"]}
+          for t in case["tasks"]], OutputFormat.table, title="Case tasks")
 
 
 @cases_app.command("update")

@@ -8,10 +8,11 @@ import typer
 
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
 from epitrace.domain.statuses import TaskKind
+from epitrace.storage import workbench as wb
 from epitrace.storage.cases import register_positive
 from epitrace.storage.db import write_session
-from epitrace.storage.jurisdictions import subtree_ids
-from epitrace.storage.tasks import close_task, get_task, list_tasks
+from epitrace.storage.scope import EVERYWHERE
+from epitrace.storage.tasks import close_task, get_task
 
 tasks_app = typer.Typer(help="Follow-up tasks: interviews, notifications, tests and symptom checks.")
 
@@ -35,12 +36,12 @@ def tasks_list(
     """
     as_of = parse_date(today, option="--today") or date.today()
     with write_session(engine()) as session:
-        ids = subtree_ids(session, jurisdiction) if jurisdiction else None
-        views, total = list_tasks(
-            session, today=as_of, actor=cli_actor(), jurisdiction_ids=ids, status=status,
-            overdue=overdue, kind=kind, limit=limit,
-        )
-    emit([v.__dict__ for v in views], fmt, title=f"Tasks ({len(views)} of {total})")
+        rows, total = wb.list_tasks(session, EVERYWHERE, actor=cli_actor(), today=as_of, status=status, kind=kind,
+                                    jurisdiction=jurisdiction, overdue=overdue, limit=limit)
+    flat = [{"id": r["id"], "kind": r["kind"], "person_id": r["person"]["id"], "person_name": r["person"]["name"],
+             "due_on": r["due_on"], "status": r["status"], "overdue": r["overdue"], "reason": r["reason"],
+             "result": r["result"]} for r in rows]
+    emit(flat, fmt, title=f"Tasks ({len(flat)} of {total})")
 
 
 @tasks_app.command("done")

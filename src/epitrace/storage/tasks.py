@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.followup import PlannedTask
@@ -13,7 +12,7 @@ from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.models import Person, Task
+from epitrace.storage.models import Task
 
 INVESTIGATION_TEAM = "investigation"
 FOLLOW_UP_TEAM = "contact-follow-up"
@@ -51,79 +50,6 @@ def create_tasks(
         ],
     )
     return len(plan)
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """A task as a tracer sees it in a queue."""
-
-    id: int
-    kind: str
-    person_id: int
-    person_name: str
-    due_on: date
-    status: str
-    overdue: bool
-    reason: str
-    result: str | None
-
-
-def _task_query(
-    *,
-    jurisdiction_ids: list[int] | None,
-    status: str | None,
-    overdue_as_of: date | None,
-    kind: str | None,
-) -> Select:
-    query = select(Task, Person).join(Person, Person.id == Task.person_id)
-    if jurisdiction_ids is not None:
-        query = query.where(Task.jurisdiction_id.in_(jurisdiction_ids))
-    if overdue_as_of is not None:
-        query = query.where(Task.status == TaskStatus.OPEN.value, Task.due_on < overdue_as_of)
-    elif status is not None:
-        query = query.where(Task.status == status)
-    if kind is not None:
-        query = query.where(Task.kind == kind)
-    return query
-
-
-def list_tasks(
-    session: Session,
-    *,
-    today: date,
-    actor: Actor,
-    jurisdiction_ids: list[int] | None = None,
-    status: str | None = "open",
-    overdue: bool = False,
-    kind: str | None = None,
-    limit: int = 100,
-) -> tuple[list[TaskView], int]:
-    """A page of tasks (soonest due first) and the total matching; each person shown is audited."""
-    query = _task_query(
-        jurisdiction_ids=jurisdiction_ids,
-        status=status,
-        overdue_as_of=today if overdue else None,
-        kind=kind,
-    )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.order_by(Task.due_on, Task.id).limit(limit)).all()
-    views = []
-    for task, person in rows:
-        audit.record(session, actor, action="read", record_type="task", record_id=task.id, person_id=person.id)
-        views.append(
-            TaskView(
-                id=task.id,
-                kind=task.kind,
-                person_id=person.id,
-                person_name=f"{person.given_name} {person.family_name}",
-                due_on=task.due_on,
-                status=task.status,
-                overdue=task.status == TaskStatus.OPEN.value and task.due_on < today,
-                reason=task.reason,
-                result=task.result,
-            )
-        )
-    return views, total
 
 
 def get_task(session: Session, task_id: int) -> Task:
