@@ -61,12 +61,22 @@ def test_another_district_gets_not_found(world) -> None:  # noqa: F811
 
 
 def test_epidemiologist_sees_aggregates_not_people(world) -> None:  # noqa: F811
+    from epitrace.storage.db import write_session
+    from epitrace.storage.models import TransmissionLink
+
+    with write_session(world["engine"]) as session:
+        session.add(TransmissionLink(infector_case_id=world["cases"]["Ana"], infectee_case_id=world["cases"]["Bea"],
+                                     certainty="possible", evidence="named as work contact", source="contact tracing"))
     client = TestClient(world["app"], base_url="https://testserver")
     client.post("/login", data={"username": "epi", "password": PASSWORD, "next": "/"})
     assert client.get("/dashboard").status_code == 200
     assert client.get("/queue").status_code == 403
     chains = client.get("/chains")
-    assert chains.status_code == 200 and 'href="/cases/' not in chains.text
+    assert chains.status_code == 200 and 'aria-label="Transmission chains: 2 cases"' in chains.text
+    assert 'href="/cases/' not in chains.text  # the same chain, but no way to the people in it
+    supervisor = TestClient(world["app"], base_url="https://testserver")
+    supervisor.post("/login", data={"username": "supervisor", "password": PASSWORD, "next": "/"})
+    assert f'href="/cases/{world["cases"]["Bea"]}"' in supervisor.get("/chains").text
 
 
 def test_selfcheck_page_without_a_feed_key_explains(world, monkeypatch, tmp_path) -> None:  # noqa: F811
