@@ -105,6 +105,9 @@ def test_colocation_proposes_a_link_and_a_cluster_once(cli, engine, venue_case) 
         assert session.scalars(select(Cluster.status)).one() == "proposed"
     listing = cli("clusters", "list", "--format", "csv").stdout.splitlines()
     assert listing[1].startswith("1,Blue Door Café,2,2026-03-08T19:00:00,2026-03-08T20:00:00,proposed,")  # the shared time
+    listed = cli("links", "list", "--format", "csv").stdout.splitlines()
+    assert listed[0] == "link,infector_case,infectee_case,certainty,source,evidence,reviewed_by"
+    assert listed[1].startswith(f"1,{venue_case},{later},possible,co-location,co-located at Blue Door Café")
     confirmed = cli("links", "confirm", "1")
     assert confirmed.stdout.strip() == f"Link 1 (case {venue_case} -> case {later}) is now confirmed."
     twice = cli("links", "reject", "1")

@@ -6,8 +6,10 @@ import typer
 
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine
 from epitrace.errors import InputError
+from epitrace.storage import workbench as wb
 from epitrace.storage.db import read_session, write_session
-from epitrace.storage.links import list_clusters, list_links, review_link
+from epitrace.storage.links import list_clusters, review_link
+from epitrace.storage.scope import EVERYWHERE
 
 links_app = typer.Typer(help="Transmission links: list proposed links, confirm or reject them.")
 clusters_app = typer.Typer(help="Clusters: places where several cases overlapped.")
@@ -52,9 +54,8 @@ def links_list(
         epitrace links list --certainty probable --format table
     """
     with read_session(engine()) as session:
-        rows = [{"link": l.id, "infector_case": l.infector_case_id, "infectee_case": l.infectee_case_id,
-                 "certainty": l.certainty, "source": l.source, "evidence": l.evidence, "reviewed_by": l.reviewed_by}
-                for l in list_links(session, source=source, certainty=certainty, limit=limit)]
+        links, _ = wb.list_links(session, EVERYWHERE, source=source, certainty=certainty, limit=limit)
+    rows = [{"link": l["id"], **{k: v for k, v in l.items() if k != "id"}} for l in links]
     emit(rows, fmt, title="Transmission links")
 
 

@@ -14,15 +14,6 @@ from epitrace.storage.models import Case, Cluster, ClusterCase, Place, Transmiss
 REVIEWS = {"confirm": LinkCertainty.CONFIRMED.value, "reject": "rejected"}
 
 
-def list_links(session: Session, *, source: str | None = None, certainty: str | None = None, limit: int = 200) -> list[TransmissionLink]:
-    query = select(TransmissionLink).order_by(TransmissionLink.id)
-    if source:
-        query = query.where(TransmissionLink.source == source)
-    if certainty:
-        query = query.where(TransmissionLink.certainty == certainty)
-    return list(session.scalars(query.limit(limit)))
-
-
 def review_link(session: Session, link_id: int, *, decision: str, actor: Actor) -> TransmissionLink:
     """A tracer confirms or rejects a proposed link; the decision and reviewer are kept."""
     if decision not in REVIEWS:

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from epitrace.errors import NotFound
-from epitrace.storage.models import Case, Contact, Person, Task, TransmissionLink
+from epitrace.storage.models import Case, Person, Task, TransmissionLink
 
 
 @dataclass(frozen=True)
@@ -67,15 +67,6 @@ def scoped_task(session: Session, scope: Scope, task_id: int) -> Task:
     if task is None:
         raise NotFound(f"no task with id {task_id}")
     return task
-
-
-def scoped_contact(session: Session, scope: Scope, contact_id: int) -> Contact:
-    contact = session.scalar(
-        select(Contact).join(Case, Case.id == Contact.case_id).where(Contact.id == contact_id, case_filter(scope))
-    )
-    if contact is None:
-        raise NotFound(f"no contact with id {contact_id}")
-    return contact
 
 
 def scoped_link(session: Session, scope: Scope, link_id: int) -> TransmissionLink:
