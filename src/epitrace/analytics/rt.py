@@ -21,10 +21,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
 from epitrace.errors import InputError
 
-# Serial interval the reports and dashboard use unless told otherwise (a respiratory estimate, days).
-DEFAULT_SI_MEAN, DEFAULT_SI_SD = 4.7, 2.9
 QUANTILES = {"q2_5": 0.025, "q5": 0.05, "q25": 0.25, "median": 0.5, "q75": 0.75, "q95": 0.95, "q97_5": 0.975}
 OUTPUT_COLUMNS = ("t_start", "t_end", "mean", "std", *QUANTILES)
 

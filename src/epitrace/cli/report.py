@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD
+from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
 from epitrace.errors import InputError
 from epitrace.settings import Settings
