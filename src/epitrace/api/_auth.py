@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from epitrace.domain.roles import Permission, can
-from epitrace.storage.accounts import Account, account_for_session, account_for_token
+from epitrace.storage.accounts import Account, account_for_session, account_for_token, authenticate, start_session
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import write_session
 from epitrace.storage.scope import Scope
@@ -54,6 +54,28 @@ class LoginLimiter:
     def succeeded(self, *keys: str) -> None:
         for key in keys:
             self.failures.pop(key, None)
+
+
+def sign_in(db: Session, request: Request, username: str, password: str) -> tuple[str, Account]:
+    """A new session token and its account; rate-limited, one answer for any wrong name or password.
+
+    Shared by the API and the sign-in page.
+    """
+    limiter: LoginLimiter = request.app.state.login_limiter
+    keys = (f"user:{username}", f"ip:{request.client.host if request.client else '?'}")
+    wait = limiter.blocked(*keys)
+    if wait:
+        raise HTTPException(429, f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)")
+    user = authenticate(db, username, password)
+    if user is None:
+        limiter.failed(*keys)
+        raise HTTPException(401, "wrong user name or password")
+    limiter.succeeded(*keys)
+    token, _ = start_session(db, user)
+    db.flush()
+    account = account_for_session(db, token)
+    assert account is not None  # the session was just created
+    return token, account
 
 
 async def optional_account(request: Request, db: Session = Depends(get_db)) -> Account | None:

@@ -19,13 +19,14 @@ from epitrace.api._auth import (
     get_db,
     require,
     scope_of,
+    sign_in,
 )
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.errors import ImportRejected, InputError
 from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
 from epitrace.storage import workbench as wb
-from epitrace.storage.accounts import Account, authenticate, end_session, start_session
+from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
 from epitrace.storage.labs import import_lab_rows
 
@@ -42,33 +43,10 @@ def _today() -> date:
 @router.post("/session", response_model=s.AccountPublic, tags=["accounts"])
 def log_in(body: s.LoginRequest, request: Request, response: Response, db: Db) -> s.AccountPublic:
     """Sign in; sets an HttpOnly session cookie and returns the CSRF token for writes."""
-    account = sign_in(db, request, body.username, body.password)
-    response.set_cookie(SESSION_COOKIE, account[0], httponly=True, samesite="strict",
+    token, account = sign_in(db, request, body.username, body.password)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https", max_age=12 * 3600)
-    return account[1]
-
-
-def sign_in(db: Session, request: Request, username: str, password: str) -> tuple[str, s.AccountPublic]:
-    """Shared by the API and the log-in page: rate-limited, same answer for any wrong name or password."""
-    from fastapi import HTTPException
-
-    from epitrace.storage.accounts import account_for_session
-
-    limiter: LoginLimiter = request.app.state.login_limiter
-    keys = (f"user:{username}", f"ip:{request.client.host if request.client else '?'}")
-    wait = limiter.blocked(*keys)
-    if wait:
-        raise HTTPException(429, f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)")
-    user = authenticate(db, username, password)
-    if user is None:
-        limiter.failed(*keys)
-        raise HTTPException(401, "wrong user name or password")
-    limiter.succeeded(*keys)
-    token, _ = start_session(db, user)
-    db.flush()
-    account = account_for_session(db, token)
-    assert account is not None
-    return token, _public(account)
+    return _public(account)
 
 
 def _public(account: Account) -> s.AccountPublic:

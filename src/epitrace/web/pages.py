@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
-from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of
+from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.errors import EpitraceError
@@ -59,8 +59,6 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, db: Db, username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
           next: Annotated[str, Form()] = "/") -> HTMLResponse:
-    from epitrace.api.routes_investigation import sign_in
-
     try:
         token, _ = sign_in(db, request, username, password)
     except HTTPException as exc:
