@@ -11,45 +11,25 @@ from epitrace.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///epitrace.db"
 
 
+def _setting(default: object, env: str, help: str):  # type: ignore[no-untyped-def]
+    """A setting: its default, the environment variable that overrides it, and its help text."""
+    return field(default=default, metadata={"env": env, "help": help})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Settings read from ``EPITRACE_*`` environment variables."""
 
-    database_url: str = field(
-        default=DEFAULT_DATABASE_URL,
-        metadata={
-            "env": "EPITRACE_DATABASE_URL",
-            "help": "SQLAlchemy URL of the database; SQLite file ./epitrace.db by default.",
-        },
-    )
-    spark_master: str = field(
-        default="local[*]",
-        metadata={
-            "env": "EPITRACE_SPARK_MASTER",
-            "help": "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.",
-        },
-    )
-    feed_key: str = field(
-        default="feed-signing-key.pem",
-        metadata={
-            "env": "EPITRACE_FEED_KEY",
-            "help": "Path of the Ed25519 private key that signs the public feed (create it with `epitrace feed keygen`).",
-        },
-    )
-    today: str = field(
-        default="",
-        metadata={
-            "env": "EPITRACE_TODAY",
-            "help": "Treat this date (YYYY-MM-DD) as today in the service, for demos and training; empty means the real date.",
-        },
-    )
-    small_count_threshold: int = field(
-        default=5,
-        metadata={
-            "env": "EPITRACE_SMALL_COUNT_THRESHOLD",
-            "help": "Counts below this are suppressed in aggregates that leave the system.",
-        },
-    )
+    database_url: str = _setting(DEFAULT_DATABASE_URL, "EPITRACE_DATABASE_URL",
+        "SQLAlchemy URL of the database; SQLite file ./epitrace.db by default.")
+    spark_master: str = _setting("local[*]", "EPITRACE_SPARK_MASTER",
+        "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.")
+    feed_key: str = _setting("feed-signing-key.pem", "EPITRACE_FEED_KEY",
+        "Path of the Ed25519 private key that signs the public feed (create it with `epitrace feed keygen`).")
+    today: str = _setting("", "EPITRACE_TODAY",
+        "Treat this date (YYYY-MM-DD) as today in the service, for demos and training; empty means the real date.")
+    small_count_threshold: int = _setting(5, "EPITRACE_SMALL_COUNT_THRESHOLD",
+        "Counts below this are suppressed in aggregates that leave the system.")
 
     @classmethod
     def from_env(cls) -> Settings:
