@@ -28,6 +28,7 @@ from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
+from epitrace.storage.db import savepoint
 from epitrace.storage.labs import import_lab_rows
 
 router = APIRouter(prefix="/api")
@@ -191,22 +192,14 @@ def import_labs_json(body: s.LabRowsRequest, db: Db, account: Account = Depends(
     return _import(db, account, rows, source="api", sha256="json", dry_run=body.dry_run)
 
 
-class _DryRun(Exception):
-    pass
-
-
 def _import(db: Session, account: Account, rows, *, source: str, sha256: str, dry_run: bool) -> dict:  # type: ignore[no-untyped-def]
     outside = wb.check_jurisdictions_in_scope(db, scope_of(account), {r.jurisdiction_code for r in rows})
     if outside:
         errors = [RowError(r.row, "jurisdiction_code", r.jurisdiction_code, "outside your jurisdiction")
                   for r in rows if r.jurisdiction_code in outside]
         raise ImportRejected(f"{len(errors)} row(s) are for jurisdictions outside yours; nothing was imported", errors=errors)
-    savepoint = db.begin_nested()
-    report = import_lab_rows(db, rows, source=source, sha256=sha256, actor=actor_of(account))
-    if dry_run:
-        savepoint.rollback()
-    else:
-        savepoint.commit()
+    with savepoint(db, keep=not dry_run):
+        report = import_lab_rows(db, rows, source=source, sha256=sha256, actor=actor_of(account))
     return {"dry_run": dry_run, "rows": report.rows, "imported": report.imported, "already_imported": report.already_imported,
             "results": dict(report.new_results), "new_persons": report.new_persons, "new_cases": report.new_cases,
             "joined_cases": report.joined_cases, "contacts_became_cases": report.contacts_became_cases,

@@ -10,15 +10,11 @@ import typer
 from epitrace.cli._common import cli_actor, engine
 from epitrace.errors import ImportRejected, InputError
 from epitrace.intake.labs import parse_lab_csv, write_errors_csv
-from epitrace.storage.db import write_session
+from epitrace.storage.db import savepoint, write_session
 from epitrace.storage.labs import LabImportReport, import_lab_rows
 
 import_app = typer.Typer(help="Import data files (lab results).")
 MAX_ERRORS_SHOWN = 20
-
-
-class _DryRunRollback(Exception):
-    """Raised inside the transaction to undo a dry run."""
 
 
 @import_app.command("labs")
@@ -65,16 +61,8 @@ def _reject(rejected: ImportRejected, errors_path: Path, *, again: str) -> None:
 
 
 def _import(rows, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:  # type: ignore[no-untyped-def]
-    result: LabImportReport | None = None
-    try:
-        with write_session(engine()) as session:
-            result = import_lab_rows(session, rows, source=source, sha256=sha256, actor=cli_actor())
-            if dry_run:
-                raise _DryRunRollback
-    except _DryRunRollback:
-        pass
-    assert result is not None
-    return result
+    with write_session(engine()) as session, savepoint(session, keep=not dry_run):
+        return import_lab_rows(session, rows, source=source, sha256=sha256, actor=cli_actor())
 
 
 def describe_report(report: LabImportReport, *, source: str, dry_run: bool) -> str:

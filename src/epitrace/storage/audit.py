@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from epitrace.storage.models import AuditEvent, utcnow
 
@@ -30,13 +30,23 @@ HEAD_KEY = "epitrace.audit_head"
 
 
 def _chain_head(session: Session) -> str:
-    """Hash of the newest entry. Read once per transaction, then kept in the session: writers
-    hold the database's write lock (SQLite BEGIN IMMEDIATE), so nobody else appends meanwhile."""
+    """Hash of the newest entry, read inside the writer's transaction.
+
+    Writers hold the database's write lock (SQLite BEGIN IMMEDIATE), so nobody else appends
+    meanwhile and the head can be kept in the session between appends. The kept head is dropped
+    whenever a transaction or savepoint ends (see ``_forget_head``): a rolled-back savepoint takes
+    its entries with it, and a head remembered from them would fork the chain.
+    """
     head = session.info.get(HEAD_KEY)
     if head is None:
         with session.no_autoflush:
             head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
     return head
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, _transaction: SessionTransaction) -> None:
+    session.info.pop(HEAD_KEY, None)
 
 
 def _entry_hash(prev_hash: str, event: AuditEvent) -> str:

@@ -63,6 +63,26 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
+def savepoint(session: Session, *, keep: bool = True) -> Iterator[None]:
+    """Run a block inside a SAVEPOINT of the session's transaction.
+
+    When the block raises, everything it wrote (audit entries included) is undone and the error
+    goes on; with ``keep=False`` (a dry run) it is undone even when the block succeeds. This is the
+    one way API routes, pages and commands try a write that may be refused.
+    """
+    nested = session.begin_nested()
+    try:
+        yield
+    except BaseException:
+        nested.rollback()
+        raise
+    if keep:
+        nested.commit()
+    else:
+        nested.rollback()
+
+
+@contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading; anything written through it is rolled back."""
     with sessionmaker(engine)() as session:

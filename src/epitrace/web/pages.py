@@ -20,6 +20,7 @@ from epitrace.domain.roles import Permission, can
 from epitrace.errors import EpitraceError
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
+from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
 
 router = APIRouter(include_in_schema=False)
@@ -103,13 +104,8 @@ def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -
 
 def _attempt(db: Session, action) -> None:  # type: ignore[no-untyped-def]
     """Run a form's write in a savepoint, so a refused form leaves nothing half-written."""
-    savepoint = db.begin_nested()
-    try:
+    with savepoint(db):
         action()
-    except BaseException:
-        savepoint.rollback()
-        raise
-    savepoint.commit()
 
 
 def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str, error: str,
@@ -331,13 +327,8 @@ async def share_submit(request: Request, db: Db) -> HTMLResponse:
                 stored = [CheckIn.from_dict(item) for item in json.loads(await checkins.read())]  # type: ignore[union-attr]
             if presences is None and stored is None:
                 raise EpitraceError("choose your location history, your check-ins, or both")
-            savepoint = db.begin_nested()
-            try:
+            with savepoint(db):
                 result = share(db, code, trail=presences, checkins=stored, consent=form.get("consent") == "true")
-            except BaseException:
-                savepoint.rollback()
-                raise
-            savepoint.commit()
         except (EpitraceError, ValueError) as error:
             message = error.message if isinstance(error, EpitraceError) else f"the file could not be read: {error}"
             return render(request, "share.html", None, status_code=400, consent=CONSENT, code=code, error=message, result=None)
