@@ -133,7 +133,7 @@ def test_lab_upload_and_json_rows(world) -> None:
     assert uploaded.json()["new_cases"] == 1
     bad = supervisor.post("/api/labs/rows", json={"rows": [{"lab_id": "L", "specimen_id": "X", "result": "maybe"}]})
     body = assert_error_shape(bad, 422)
-    assert {"row": 1, "column": "result", "value": "maybe", "reason": "expected one of positive, negative, inconclusive"} in body["errors"]
+    assert {"row": 1, "field": "result", "value": "maybe", "reason": "expected one of positive, negative, inconclusive"} in body["errors"]
     tracer = client_for(world, "tracer-d2")
     assert_error_shape(tracer.post("/api/labs/rows", json={"rows": []}), 403)
     d1_only = client_for(world, "tracer-d1")

@@ -19,6 +19,7 @@ from epitrace.domain.periods import infectious_period
 from epitrace.domain.privacy import suppress_small
 from epitrace.domain.profiles import RESPIRATORY, DiseaseProfile
 from epitrace.domain.statuses import TaskKind
+from epitrace.errors import RuleViolation
 
 D = date.fromisoformat
 
@@ -51,11 +52,11 @@ class TestInfectiousPeriod:
         assert p.last_day == D("2026-03-20")
 
     def test_isolation_before_the_period_is_an_error(self) -> None:
-        with pytest.raises(ValueError, match="isolation date 2026-03-01 is before the infectious period starts"):
+        with pytest.raises(RuleViolation, match="isolation date 2026-03-01 is before the infectious period starts"):
             infectious_period(RESPIRATORY, onset=D("2026-03-10"), specimen=None, isolation=D("2026-03-01"))
 
     def test_needs_an_anchor(self) -> None:
-        with pytest.raises(ValueError, match="needs an onset date or a specimen date"):
+        with pytest.raises(RuleViolation, match="needs an onset date or a specimen date"):
             infectious_period(RESPIRATORY, onset=None, specimen=None)
 
     def test_profile_numbers_are_used(self) -> None:
@@ -94,7 +95,7 @@ class TestFollowUp:
         assert [t.kind for t in plan] == [TaskKind.NOTIFY, TaskKind.TEST]
 
     def test_exposure_after_identification_is_refused(self) -> None:
-        with pytest.raises(ValueError, match="last exposure 2026-03-12 is after the contact was identified"):
+        with pytest.raises(RuleViolation, match="last exposure 2026-03-12 is after the contact was identified"):
             contact_tasks(RESPIRATORY, identified_on=D("2026-03-10"), last_exposure=D("2026-03-12"), exposure="x")
 
     def test_interview_due_next_day(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 
 from epitrace.errors import ConfigurationError
 
@@ -62,6 +62,13 @@ def today() -> date:
         return date.fromisoformat(configured)
     except ValueError:
         raise ConfigurationError(f"EPITRACE_TODAY {configured!r} is not a date: expected YYYY-MM-DD, or unset it") from None
+
+
+def now() -> datetime:
+    """The service's idea of now (UTC): the real time, or the end of EPITRACE_TODAY when that is set."""
+    if Settings.from_env().today.strip():
+        return datetime.combine(today() + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    return datetime.now(timezone.utc)
 
 
 def setting_help() -> dict[str, str]:

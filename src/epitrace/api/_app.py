@@ -3,27 +3,74 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from epitrace import __version__
 from epitrace.api import _errors, routes_admin, routes_investigation
 from epitrace.api._auth import LoginLimiter
 from epitrace.storage.db import make_engine, require_initialised
 
+# Only these may be kept by a browser or proxy: nothing personal is in them.
+CACHEABLE_PREFIXES = ("/static", "/feed/")
+
+
+class ResponseGuard:
+    """Outermost inside the framework: ``Cache-Control: no-store`` on every answer that may hold
+    personal data (so Back after sign-out shows nothing), and a JSON or page 500 in the one
+    error shape for anything unexpected, logged without its message. Catching here, not in
+    Starlette's server-error middleware, keeps the exception (and any personal data in its
+    message) out of the server's own log."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        cacheable = scope["path"].startswith(CACHEABLE_PREFIXES)
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                if not cacheable and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, guarded_send)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: every error gets the one shape
+            if started:
+                raise
+            response = await _errors.unexpected(Request(scope), exc)
+            await response(scope, receive, guarded_send)
+
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     """The API and web app on ``engine`` (default: the configured database)."""
     engine = engine or make_engine()
     require_initialised(engine)
-    app = FastAPI(
+    # Swagger UI and ReDoc come from the installed package: the docs work offline and make no
+    # request to a third party.
+    app = FastAPIOffline(
         title="epitrace",
         version=__version__,
         description="Outbreak investigation for public-health agencies. Every read and write of personal data is "
                     "audited; every record is scoped to the caller's jurisdiction.",
+        static_url="/static/docs",
+        responses=_errors.ERROR_RESPONSES,
     )
     app.state.engine = engine
     app.state.login_limiter = LoginLimiter()
     _errors.install(app)
+    app.add_middleware(ResponseGuard)
     app.include_router(routes_investigation.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_admin.feed_router)

@@ -7,11 +7,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from epitrace.domain.roles import Permission, can
+from epitrace.errors import Forbidden, TooManyRequests, Unauthorized
 from epitrace.storage.accounts import Account, account_for_session, account_for_token, authenticate, start_session
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import write_session
@@ -65,11 +66,12 @@ def sign_in(db: Session, request: Request, username: str, password: str) -> tupl
     keys = (f"user:{username}", f"ip:{request.client.host if request.client else '?'}")
     wait = limiter.blocked(*keys)
     if wait:
-        raise HTTPException(429, f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)")
+        raise TooManyRequests(f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)",
+                              headers={"Retry-After": str(wait)})
     user = authenticate(db, username, password)
     if user is None:
         limiter.failed(*keys)
-        raise HTTPException(401, "wrong user name or password")
+        raise Unauthorized("wrong user name or password")
     limiter.succeeded(*keys)
     token, _ = start_session(db, user)
     db.flush()
@@ -91,14 +93,13 @@ async def optional_account(request: Request, db: Session = Depends(get_db)) -> A
         if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
             sent = (await request.form()).get("csrf_token")  # cached: the route reads the same form
         if not isinstance(sent, str) or not secrets.compare_digest(sent, account.csrf_token or ""):
-            raise HTTPException(403, "the CSRF token is missing or wrong: reload the page and submit again")
+            raise Forbidden("the CSRF token is missing or wrong: reload the page and submit again")
     return account
 
 
 def current_account(account: Account | None = Depends(optional_account)) -> Account:
     if account is None:
-        raise HTTPException(401, "sign in first (POST /api/session), or send Authorization: Bearer <token>",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise Unauthorized("sign in first (POST /api/session), or send Authorization: Bearer <token>")
     return account
 
 
@@ -107,7 +108,7 @@ def require(permission: Permission):  # type: ignore[no-untyped-def]
 
     def check(account: Account = Depends(current_account)) -> Account:
         if not can(account.role, permission):
-            raise HTTPException(403, f"the {account.role} role cannot {permission.value}")
+            raise Forbidden(f"the {account.role} role cannot {permission.value}")
         return account
 
     return check

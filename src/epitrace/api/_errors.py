@@ -1,60 +1,125 @@
-"""One shape for every error: ``{"ok": false, "error", "errors", "status"}``."""
+"""One shape for every error: ``{"ok": false, "error", "errors", "status"}``.
+
+Whether an error becomes a JSON body or a page is decided by the route that failed: routes of
+the pages router (:class:`PageRoute`) answer with the error page, every other route with JSON. A
+request that matched no route gets a page only when it asks for HTML.
+"""
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from epitrace.errors import EpitraceError
+from epitrace.errors import EpitraceError, ErrorItem, Unauthorized
+
+log = logging.getLogger("epitrace.errors")
+
+
+class ErrorItemPublic(BaseModel):
+    field: str = Field(description="The field, column or request part the problem is in.")
+    reason: str = Field(description="What is wrong and how to fix it.")
+    value: str | None = Field(None, description="The value given, when it helps to see it.")
+    row: int | None = Field(None, description="Line number in an uploaded file (the header is line 1).")
+
+
+class ErrorBody(BaseModel):
+    ok: bool = False
+    error: str
+    errors: list[ErrorItemPublic]
+    status: int
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in ((400, "A value is wrong: the message names it and the fix."), (401, "Not signed in."),
+                         (403, "The role may not do this."), (404, "No such record in your jurisdiction."),
+                         (409, "Contradicts what is stored."), (422, "The request or file failed validation."),
+                         (429, "Too many attempts."), (500, "An error in epitrace (logged without personal data)."),
+                         (503, "Not set up on this server."))
+}
+"""Documented on every route, so the OpenAPI document says what an error looks like."""
+
+
+class PageRoute(APIRoute):
+    """A route of the staff or resident pages: its errors are rendered as the error page."""
 
 
 def error_body(message: str, status: int, errors: list[Any] | None = None) -> dict[str, Any]:
-    return {"ok": False, "error": message, "errors": errors or [], "status": status}
+    return {"ok": False, "error": message, "errors": [ErrorItem.of(e).as_dict() for e in errors or []], "status": status}
 
 
-def _plain(error: Any) -> Any:
-    return {k: v for k, v in error.__dict__.items()} if hasattr(error, "__dict__") else error
-
-
-TITLES = {400: "That did not work", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 409: "Conflict",
-          422: "Please correct the input", 429: "Too many attempts"}
+TITLES = {400: "That did not work", 401: "Please sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
+          409: "Conflict", 413: "Too large", 422: "Please correct the input", 429: "Too many attempts",
+          500: "Something went wrong", 503: "Not available"}
 
 
 def _is_page(request: Request) -> bool:
-    return not request.url.path.startswith("/api") and request.url.path not in ("/openapi.json", "/docs")
+    route = request.scope.get("route")
+    if route is not None:
+        return isinstance(route, PageRoute)
+    return "text/html" in request.headers.get("accept", "")
 
 
-def _page(request: Request, status: int, message: str, headers=None):  # type: ignore[no-untyped-def]
-    from epitrace.web.pages import templates
+def _respond(request: Request, status: int, message: str, items: list[ErrorItem] | None = None,
+             headers: dict[str, str] | None = None) -> Response:
+    if _is_page(request):
+        if status == 401:
+            from urllib.parse import quote
 
-    if status == 303 and headers:
-        from fastapi.responses import RedirectResponse
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        from epitrace.web.pages import templates
 
-        return RedirectResponse(headers["Location"], status_code=303)
-    return templates.TemplateResponse(request, "error.html", {"account": None, "status": status, "message": message,
-                                                               "title": TITLES.get(status, "Error")}, status_code=status)
+        response: Response = templates.TemplateResponse(
+            request, "error.html", {"account": None, "status": status, "message": message,
+                                    "title": TITLES.get(status, "Error")}, status_code=status)
+    else:
+        response = JSONResponse(error_body(message, status, items), status_code=status)
+    response.headers.update(headers or {})
+    return response
+
+
+def _stack_without_data(exc: BaseException) -> str:
+    """The traceback's frames and the exception's type, never its message: messages of database
+    and parsing errors can quote the personal data that caused them."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    lines = [f'  File "{f.filename}", line {f.lineno}, in {f.name}' for f in frames]
+    return "\n".join([f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)", *lines])
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(EpitraceError)
-    async def epitrace_error(request: Request, exc: EpitraceError):  # type: ignore[no-untyped-def]
-        if _is_page(request):
-            return _page(request, exc.status, exc.message)
-        return JSONResponse(error_body(exc.message, exc.status, [_plain(e) for e in exc.errors]), status_code=exc.status)
+    async def epitrace_error(request: Request, exc: EpitraceError) -> Response:
+        headers = dict(exc.headers)
+        if isinstance(exc, Unauthorized) and not _is_page(request):
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return _respond(request, exc.status, exc.message, exc.items(), headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        first = errors[0] if errors else {"location": "request", "message": "invalid"}
-        return JSONResponse(error_body(f"{first['location']}: {first['message']}", 422, errors), status_code=422)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        items = [ErrorItem(field=".".join(str(p) for p in e["loc"]), reason=e["msg"]) for e in exc.errors()]
+        first = items[0] if items else ErrorItem(field="request", reason="invalid")
+        return _respond(request, 422, f"{first.field}: {first.reason}", items)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):  # type: ignore[no-untyped-def]
-        if _is_page(request):
-            return _page(request, exc.status_code, str(exc.detail), getattr(exc, "headers", None))
-        return JSONResponse(error_body(str(exc.detail), exc.status_code), status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # Only the framework raises these (no route, wrong method): epitrace raises EpitraceError.
+        return _respond(request, exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+
+    app.exception_handler(Exception)(unexpected)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    """A 500 in the one shape; the log gets the stack, never the message."""
+    route = request.scope.get("route")
+    log.error("unexpected error in %s %s\n%s", request.method, getattr(route, "path", "(no route)"),
+              _stack_without_data(exc))
+    return _respond(request, 500, "an unexpected error happened in epitrace; it has been logged (without personal "
+                                  "data). Try again, and tell your administrator if it happens again")

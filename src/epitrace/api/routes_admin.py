@@ -17,7 +17,7 @@ from epitrace.api import schemas as s
 from epitrace.api._auth import actor_of, get_db, require, scope_of
 from epitrace.domain.privacy import suppress_small
 from epitrace.domain.roles import Permission
-from epitrace.errors import InputError
+from epitrace.errors import InputError, Unavailable
 from epitrace.settings import Settings
 from epitrace.storage import audit
 from epitrace.storage import workbench as wb
@@ -119,13 +119,11 @@ feed_router = APIRouter()
 @feed_router.get("/feed/", tags=["feed"])
 def public_feed(db: Db, since: int = Query(0, ge=0, description="Only batches after this version.")) -> dict:
     """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
-    from fastapi import HTTPException
-
     from epitrace.feed import load_private_key
     from epitrace.storage.publication import current_public_key, feed_document
 
     try:
         key = load_private_key(Path(settings.Settings.from_env().feed_key))
     except Exception:  # noqa: BLE001 - no key: the feed is not set up on this server
-        raise HTTPException(503, "the feed is not set up on this server (no signing key)") from None
+        raise Unavailable("the feed is not set up on this server (no signing key): run `epitrace feed keygen`") from None
     return feed_document(db, public_key=current_public_key(key), since=since, today=settings.today())

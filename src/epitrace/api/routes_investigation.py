@@ -23,7 +23,7 @@ from epitrace.api._auth import (
 )
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
-from epitrace.errors import ImportRejected, InputError
+from epitrace.errors import ImportRejected, InputError, TooManyRequests
 from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
@@ -92,7 +92,8 @@ def case(case_id: int, db: Db, account: Account = READ) -> dict:
 def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
     """Record interview facts; exposure windows are derived again."""
     wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset,
-                        isolation=body.isolation, interviewed_on=body.interviewed_on, symptoms=body.symptoms)
+                        isolation=body.isolation, interviewed_on=body.interviewed_on, symptoms=body.symptoms,
+                        today=_today())
     return s.Ok()
 
 
@@ -101,7 +102,7 @@ def add_visit(case_id: int, body: s.VisitCreate, db: Db, account: Account = WRIT
     """Add an itinerary visit; its exposure window follows from the infectious period."""
     visit_id = wb.record_visit(db, scope_of(account), case_id, VisitSpec(
         PlaceSpec(name=body.place, kind=body.kind, lat=body.lat, lon=body.lon), body.start, body.end, body.source),
-        actor=actor_of(account))
+        actor=actor_of(account), confirmed=body.confirm)
     return {"visit_id": visit_id}
 
 
@@ -112,7 +113,7 @@ def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = 
         db, scope_of(account), case_id, Identity(body.given_name, body.family_name, body.date_of_birth, body.phone,
                                                  body.national_id),
         actor=actor_of(account), setting=body.setting, last_exposure=body.last_exposure,
-        identified_on=body.identified_on or _today(), relationship=body.relationship)
+        identified_on=body.identified_on or _today(), relationship=body.relationship, confirmed=body.confirm)
     return s.ContactCreated(**result)
 
 
@@ -228,14 +229,12 @@ def share_upload(db: Db, request: Request, code: str = Form(description="The one
     """A case shares their own trail or check-ins with a one-time code (no account; the file is not kept)."""
     import json as _json
 
-    from fastapi import HTTPException
-
     from epitrace.storage.sharing import share
 
     limiter: LoginLimiter = request.app.state.login_limiter
     key = f"share:{request.client.host if request.client else '?'}"
     if limiter.blocked(key):
-        raise HTTPException(429, "too many wrong codes: try again later")
+        raise TooManyRequests("too many wrong codes: try again later")
     presences = None
     if trail is not None:
         from epitrace.trails import read_trail

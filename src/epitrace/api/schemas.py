@@ -7,10 +7,12 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from epitrace.domain import limits
+
 
 class LoginRequest(BaseModel):
-    username: str = Field(description="Account name.")
-    password: str = Field(description="Password.")
+    username: str = Field(max_length=limits.USERNAME, description="Account name.")
+    password: str = Field(max_length=limits.PASSWORD, description="Password.")
 
 
 class AccountPublic(BaseModel):
@@ -47,29 +49,31 @@ class CaseUpdate(BaseModel):
     onset: date | None = Field(None, description="Symptom onset.")
     isolation: date | None = Field(None, description="Date the case isolated.")
     interviewed_on: date | None = Field(None, description="Date of the interview; closes the interview task.")
-    symptoms: str | None = Field(None, description="Symptoms reported, e.g. 'fever, cough'.")
+    symptoms: str | None = Field(None, max_length=limits.SYMPTOMS, description="Symptoms reported, e.g. 'fever, cough'.")
 
 
 class VisitCreate(BaseModel):
-    place: str = Field(min_length=1, description="Place name.")
-    kind: str = Field("venue", description="home, work, school, venue or other.")
+    place: str = Field(min_length=1, max_length=limits.NAME, description="Place name.")
+    kind: str = Field("venue", max_length=16, description="home, work, school, venue or other.")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     start: AwareDatetime = Field(description="Arrival, ISO-8601 with offset.")
     end: AwareDatetime = Field(description="Departure, ISO-8601 with offset.")
-    source: str = Field("interview", description="interview, check-in or trail.")
+    source: str = Field("interview", max_length=16, description="interview, check-in or trail.")
+    confirm: bool = Field(False, description="The tracer confirms an unusual visit (longer than 24 hours).")
 
 
 class ContactCreate(BaseModel):
-    given_name: str = Field(min_length=1)
-    family_name: str = Field(min_length=1)
+    given_name: str = Field(min_length=1, max_length=limits.NAME)
+    family_name: str = Field(min_length=1, max_length=limits.NAME)
     date_of_birth: date | None = None
-    phone: str | None = None
-    national_id: str | None = None
-    setting: str = Field(min_length=1, description="household, work, school, venue, ...")
-    relationship: str | None = None
+    phone: str | None = Field(None, max_length=limits.PHONE)
+    national_id: str | None = Field(None, max_length=limits.NATIONAL_ID)
+    setting: str = Field(min_length=1, max_length=limits.SETTING, description="household, work, school, venue, ...")
+    relationship: str | None = Field(None, max_length=limits.RELATIONSHIP)
     last_exposure: date
     identified_on: date | None = Field(None, description="Default: today.")
+    confirm: bool = Field(False, description="The tracer confirms a last exposure outside the case's infectious period.")
 
 
 class ContactCreated(BaseModel):
@@ -99,7 +103,7 @@ class TasksPublic(BaseModel):
 
 
 class TaskResult(BaseModel):
-    result: str = Field(min_length=1, description="For tests: positive, negative or inconclusive; otherwise free text.")
+    result: str = Field(min_length=1, max_length=limits.RESULT, description="For tests: positive, negative or inconclusive; otherwise free text.")
     on: date | None = Field(None, description="Default: today.")
 
 
@@ -138,10 +142,10 @@ class LabRowsRequest(BaseModel):
 
 
 class UserCreate(BaseModel):
-    username: str
-    password: str
-    role: str
-    jurisdiction: str
+    username: str = Field(min_length=1, max_length=limits.USERNAME)
+    password: str = Field(max_length=limits.PASSWORD)
+    role: str = Field(max_length=32)
+    jurisdiction: str = Field(max_length=32)
 
 
 class AuditEventPublic(BaseModel):

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from epitrace.domain.profiles import DiseaseProfile
 from epitrace.domain.statuses import TaskKind
+from epitrace.errors import RuleViolation
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def contact_tasks(
     12
     """
     if last_exposure > identified_on:
-        raise ValueError(
+        raise RuleViolation(
             f"last exposure {last_exposure.isoformat()} is after the contact was identified "
             f"({identified_on.isoformat()}); a contact cannot be identified before the exposure"
         )
@@ -84,6 +85,58 @@ def contact_tasks(
         )
         day += timedelta(days=1)
     return plan
+
+
+@dataclass(frozen=True)
+class OpenTask:
+    """A follow-up task a person already has open."""
+
+    id: int
+    kind: TaskKind
+    due_on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """How a new plan joins a person's open follow-up: reasons to extend, tasks to create."""
+
+    extend: list[tuple[int, str]]
+    """(task id, new reason) for open tasks that now also cover the new exposure."""
+    create: list[PlannedTask]
+
+
+def join_schedule(open_tasks: list[OpenTask], plan: list[PlannedTask], *, exposure: str) -> ScheduleChange:
+    """One follow-up schedule per person: a new exposure extends the open one instead of repeating it.
+
+    An open notification or test covers the new exposure too (its reason names it); a daily
+    symptom check already open for a day covers that day; days past the open schedule's end are
+    added, so the checks run until the latest exposure's end.
+
+    Examples
+    --------
+    >>> from epitrace.domain.profiles import RESPIRATORY
+    >>> first = contact_tasks(RESPIRATORY, identified_on=date(2026, 3, 10), last_exposure=date(2026, 3, 8),
+    ...                       exposure="household contact of case 7")
+    >>> open_ = [OpenTask(i, t.kind, t.due_on, t.reason) for i, t in enumerate(first)]
+    >>> second = contact_tasks(RESPIRATORY, identified_on=date(2026, 3, 11), last_exposure=date(2026, 3, 10),
+    ...                        exposure="work contact of case 9")
+    >>> change = join_schedule(open_, second, exposure="work contact of case 9")
+    >>> len(change.extend), [(t.kind.value, t.due_on.isoformat()) for t in change.create]
+    (13, [('symptom_check', '2026-03-23'), ('symptom_check', '2026-03-24')])
+    """
+    also = f"; also: {exposure}"
+    single = {t.kind: t for t in open_tasks if t.kind in (TaskKind.NOTIFY, TaskKind.TEST)}
+    checks = {t.due_on: t for t in open_tasks if t.kind is TaskKind.SYMPTOM_CHECK}
+    extend: list[tuple[int, str]] = []
+    create: list[PlannedTask] = []
+    for task in plan:
+        existing = checks.get(task.due_on) if task.kind is TaskKind.SYMPTOM_CHECK else single.get(task.kind)
+        if existing is None:
+            create.append(task)
+        elif exposure not in existing.reason:
+            extend.append((existing.id, existing.reason + also))
+    return ScheduleChange(extend=extend, create=create)
 
 
 def link_is_plausible(

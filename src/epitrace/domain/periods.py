@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 from epitrace.domain.profiles import DiseaseProfile
+from epitrace.errors import RuleViolation
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,12 @@ def infectious_period(
 ) -> InfectiousPeriod:
     """Infectious period of a case under ``profile``.
 
-    Starts ``infectious_days_before`` days before symptom onset, or before the specimen date when
-    there is no onset (asymptomatic). Ends on the isolation date or ``infectious_days_after`` days
-    after that anchor, whichever is earlier; the last day is included because a case isolating
-    on a day may have met people earlier that day.
+    Starts ``infectious_days_before`` days before the earlier of symptom onset and the specimen
+    date (a case tested before their symptoms began was already infectious on the specimen day),
+    or before the specimen date when there is no onset (asymptomatic). Ends on the isolation date
+    or ``infectious_days_after`` days after onset (specimen date when there is none), whichever is
+    earlier; the last day is included because a case isolating on a day may have met people
+    earlier that day.
 
     Examples
     --------
@@ -46,27 +49,30 @@ def infectious_period(
     >>> p = infectious_period(RESPIRATORY, onset=date(2026, 3, 10), specimen=date(2026, 3, 12))
     >>> p.first_day, p.last_day
     (datetime.date(2026, 3, 8), datetime.date(2026, 3, 20))
+    >>> p = infectious_period(RESPIRATORY, onset=date(2026, 3, 12), specimen=date(2026, 3, 10))
+    >>> p.first_day, p.last_day
+    (datetime.date(2026, 3, 8), datetime.date(2026, 3, 22))
     """
     if onset is not None:
         anchor, anchor_name = onset, f"symptom onset {onset.isoformat()}"
     elif specimen is not None:
         anchor, anchor_name = specimen, f"specimen date {specimen.isoformat()} (no onset recorded)"
     else:
-        raise ValueError("an infectious period needs an onset date or a specimen date, got neither")
-    first_day = anchor - timedelta(days=profile.infectious_days_before)
+        raise RuleViolation("an infectious period needs an onset date or a specimen date, got neither")
+    start_from, start_name = anchor, anchor_name
+    if onset is not None and specimen is not None and specimen < onset:
+        start_from, start_name = specimen, f"specimen date {specimen.isoformat()}, which came before symptom onset"
+    first_day = start_from - timedelta(days=profile.infectious_days_before)
     last_day = anchor + timedelta(days=profile.infectious_days_after)
-    end_reason = f"{profile.infectious_days_after} days after it"
+    end_reason = f"{profile.infectious_days_after} days after " + ("it" if start_from == anchor else anchor_name)
     if isolation is not None and isolation < last_day:
         if isolation < first_day:
-            raise ValueError(
+            raise RuleViolation(
                 f"isolation date {isolation.isoformat()} is before the infectious period starts "
                 f"({first_day.isoformat()}); check the onset, specimen and isolation dates"
             )
         last_day, end_reason = isolation, f"isolation on {isolation.isoformat()}"
-    basis = (
-        f"{profile.name} profile: from {profile.infectious_days_before} days before "
-        f"{anchor_name} until {end_reason}"
-    )
+    basis = f"{profile.name} profile: from {profile.infectious_days_before} days before {start_name} until {end_reason}"
     return InfectiousPeriod(first_day=first_day, last_day=last_day, basis=basis)
 
 

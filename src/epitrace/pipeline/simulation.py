@@ -181,7 +181,7 @@ class Simulation:
         profile = profile_of(session, case)
         first_day = anchor - timedelta(days=profile.infectious_days_before)
         isolation = case.reported_on if case.reported_on >= first_day else None
-        update_case(session, case.id, actor=TRACER, onset=onset, isolation=isolation, interviewed_on=today)
+        update_case(session, case.id, actor=TRACER, onset=onset, isolation=isolation, interviewed_on=today, today=today)
         period = infectious_period(profile, onset=onset, specimen=case.specimen_date, isolation=isolation)
         until = min(period.end, datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc))
         story = self.outbreak.interview(
@@ -196,14 +196,14 @@ class Simulation:
             for v in story.visits
         ]
         if visits:
-            add_visits(session, case.id, visits, actor=TRACER)
+            add_visits(session, case.id, visits, actor=TRACER, now=until, confirmed=True)
         named = 0
         for c in story.contacts:
             last_exposure = min(c.last_exposure, today)
             outcome = add_contact(
                 session, case.id,
                 Identity(c.given_name, c.family_name, c.date_of_birth, c.phone),
-                setting=c.setting, last_exposure=last_exposure, identified_on=today, actor=TRACER,
+                setting=c.setting, last_exposure=last_exposure, identified_on=today, actor=TRACER, confirmed=True,
             )
             self.person_truth.setdefault(outcome.contact.person_id, int(c.person_id))
             if outcome.created and outcome.tasks:

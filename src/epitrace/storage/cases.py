@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from epitrace import settings
+from epitrace.domain import limits, plausibility
 from epitrace.domain.followup import PlannedTask, interview_task, link_is_plausible
 from epitrace.domain.links import CLOSE_SETTINGS, link_certainty
 from epitrace.domain.profiles import DiseaseProfile
@@ -22,7 +24,7 @@ from epitrace.domain.statuses import (
 from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.models import Case, Contact, DiseaseProfileRow, Task, TransmissionLink
+from epitrace.storage.models import Case, Contact, DiseaseProfileRow, Person, Task, TransmissionLink
 from epitrace.storage.tasks import cancel_open_tasks, create_tasks
 
 DEFAULT_PROFILE = "respiratory"
@@ -305,22 +307,25 @@ def update_case(
     status: str | None = None,
     interviewed_on: date | None = None,
     symptoms: str | None = None,
+    today: date | None = None,
 ) -> Case:
-    """Record interview facts; the exposure windows are derived again from the new dates."""
+    """Record interview facts; the exposure windows are derived again from the new dates.
+
+    Dates are checked by ``domain.plausibility`` before anything is written or audited.
+    """
     from epitrace.storage.investigation import derive_windows  # windows depend on cases, not back
 
+    limits.text("symptoms", symptoms, limits.SYMPTOMS)
     case = get_case(session, case_id, actor=actor)
+    born = session.scalar(select(Person.date_of_birth).where(Person.id == case.person_id))
+    plausibility.case_dates(onset=onset, isolation=isolation, interviewed_on=interviewed_on, specimen=case.specimen_date,
+                            born=born, today=today or settings.today())
     if status is not None:
         allowed = {s.value for s in CaseStatus}
         if status not in allowed:
             raise InputError(f"case status {status!r} is not valid: expected one of {', '.join(sorted(allowed))}")
         case.status = status
     if onset is not None:
-        if case.specimen_date and onset > case.specimen_date + timedelta(days=30):
-            raise InputError(
-                f"onset {onset.isoformat()} is more than 30 days after the specimen date "
-                f"{case.specimen_date.isoformat()}; check the year and month"
-            )
         case.onset_date = onset
     if isolation is not None:
         case.isolation_date = isolation

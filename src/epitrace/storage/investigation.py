@@ -8,6 +8,8 @@ from datetime import date, datetime, timezone
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from epitrace import settings
+from epitrace.domain import limits, plausibility
 from epitrace.domain.followup import contact_tasks
 from epitrace.domain.identity import Identity
 from epitrace.domain.periods import clip_to_period, infectious_period
@@ -18,7 +20,7 @@ from epitrace.storage.audit import Actor
 from epitrace.storage.cases import get_case, open_case_of, profile_of, propose_link_between_cases
 from epitrace.storage.models import Case, Contact, ExposureWindow, Place, Visit
 from epitrace.storage.persons import resolve_person
-from epitrace.storage.tasks import create_tasks
+from epitrace.storage.tasks import schedule_follow_up
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class PlaceSpec:
 
 def get_or_create_place(session: Session, spec: PlaceSpec) -> Place:
     """The stored place matching ``spec`` (by external reference, else name, kind and point)."""
+    limits.text("place name", spec.name, limits.NAME)
     if spec.kind not in {k.value for k in PlaceKind}:
         raise InputError(f"place kind {spec.kind!r} is not valid: expected one of {', '.join(k.value for k in PlaceKind)}")
     if spec.lat is not None and not -90 <= spec.lat <= 90:
@@ -60,6 +63,11 @@ def get_or_create_place(session: Session, spec: PlaceSpec) -> Place:
     return place
 
 
+def _aware(moment: datetime) -> datetime:
+    """Stored times are naive UTC; a naive time given here is taken as UTC too."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
@@ -76,14 +84,16 @@ class VisitSpec:
     source: str = VisitSource.INTERVIEW.value
 
 
-def add_visits(session: Session, case_id: int, visits: list[VisitSpec], *, actor: Actor) -> list[Visit]:
-    """Record itinerary visits; the case's exposure windows follow from its infectious period."""
+def add_visits(session: Session, case_id: int, visits: list[VisitSpec], *, actor: Actor,
+               now: datetime | None = None, confirmed: bool = False) -> list[Visit]:
+    """Record itinerary visits; the case's exposure windows follow from its infectious period.
+
+    Each visit is checked by ``domain.plausibility.visit_times`` (not in the future; longer than a
+    day only when ``confirmed``) before anything is written.
+    """
+    moment = now or settings.now()
     for spec in visits:
-        if spec.end <= spec.start:
-            raise InputError(
-                f"visit end {spec.end.isoformat()} is not after its start {spec.start.isoformat()}: "
-                "visits are [start, end) with end later than start"
-            )
+        plausibility.visit_times(_aware(spec.start), _aware(spec.end), now=moment, confirmed=confirmed)
         if spec.source not in {s.value for s in VisitSource}:
             raise InputError(
                 f"visit source {spec.source!r} is not valid: expected one of {', '.join(s.value for s in VisitSource)}"
@@ -119,12 +129,9 @@ def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:
     """(Re)compute the case's exposure windows: each visit clipped to the infectious period."""
     if case.onset_date is None and case.specimen_date is None:
         return []
-    try:
-        period = infectious_period(
-            profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date, isolation=case.isolation_date
-        )
-    except ValueError as exc:
-        raise InputError(f"case {case.id}: {exc}") from None
+    period = infectious_period(
+        profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date, isolation=case.isolation_date
+    )
     existing = {w.visit_id: w for w in session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id))}
     windows = []
     for visit in session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.confirmed.is_(True)).order_by(Visit.start_at)):
@@ -172,16 +179,28 @@ def add_contact(
     jurisdiction_id: int | None = None,
     screening_id: int | None = None,
     detail: str | None = None,
+    confirmed: bool = False,
 ) -> ContactOutcome:
     """Record a contact named by a case and plan their follow-up tasks with reasons.
 
     A contact who is already a case gets no follow-up; a transmission link is proposed instead.
-    Naming the same person again for the same case keeps one contact with the later exposure.
-    ``detail`` (where and when, in words) is added to the reason every task carries.
+    Naming the same person again for the same case keeps one contact with the later exposure; a
+    person already followed up for another case keeps one schedule, extended to the latest
+    exposure, whose reasons name every case. ``detail`` (where and when, in words) is added to the
+    reason every task carries. The dates are checked by ``domain.plausibility`` first; a last
+    exposure outside the case's infectious period needs ``confirmed``.
     """
     case = get_case(session, case_id, actor=actor)
     if not setting.strip():
         raise InputError("a contact needs a setting, e.g. household, work, school or venue")
+    limits.text("setting", setting, limits.SETTING)
+    limits.text("relationship", relationship, limits.RELATIONSHIP)
+    plausibility.birth_date(identity.date_of_birth, today=identified_on)
+    period = None
+    if case.onset_date is not None or case.specimen_date is not None:
+        period = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
+                                   isolation=case.isolation_date)
+    plausibility.last_exposure(last_exposure, identified_on=identified_on, period=period, confirmed=confirmed)
     resolution = resolve_person(
         session, identity, sex=None, address=None, jurisdiction_id=jurisdiction_id or case.jurisdiction_id, actor=actor
     )
@@ -217,12 +236,13 @@ def add_contact(
     if detail:
         exposure += f" ({detail})"
     plan = contact_tasks(profile, identified_on=identified_on, last_exposure=last_exposure, exposure=exposure)
-    create_tasks(
+    created = schedule_follow_up(
         session,
         plan,
         person_id=person.id,
         jurisdiction_id=person.jurisdiction_id or case.jurisdiction_id,
         created_on=identified_on,
         contact_id=contact.id,
+        exposure=exposure,
     )
-    return ContactOutcome(contact, created=True, tasks=len(plan))
+    return ContactOutcome(contact, created=True, tasks=created)

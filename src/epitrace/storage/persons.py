@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity, duplicate_evidence, is_same_person, name_key, normalise_name
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage import audit
@@ -54,8 +55,14 @@ def resolve_person(
     """Find the person ``identity`` names, or create them (rules in ``domain.identity``).
 
     A new person is compared with everyone born the same day; near-duplicates become merge
-    candidates with their evidence, for a person to decide.
+    candidates with their evidence, for a person to decide. Over-long values are refused first.
     """
+    for label, value, limit in (("given name", identity.given_name, limits.NAME),
+                                ("family name", identity.family_name, limits.NAME),
+                                ("phone", identity.phone, limits.PHONE),
+                                ("national id", identity.national_id, limits.NATIONAL_ID),
+                                ("address", address, limits.ADDRESS)):
+        limits.text(label, value, limit)
     match = _find_same(session, identity)
     if match is not None:
         _fill_gaps(match, identity, sex=sex, address=address)
@@ -166,7 +173,10 @@ def merge_persons(session: Session, keep_id: int, other_id: int, *, actor: Actor
             "person, so different ones are different people: correct the id first if one is wrong"
         )
     if not keep.national_id and other.national_id:
-        keep.national_id, other.national_id = other.national_id, None
+        # The id is unique: free it on OTHER (flushed) before KEEP takes it.
+        national_id, other.national_id = other.national_id, None
+        session.flush()
+        keep.national_id = national_id
         session.flush()
     keep.phone = keep.phone or other.phone
     keep.address = keep.address or other.address

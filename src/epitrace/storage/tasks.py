@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from epitrace.domain.followup import PlannedTask
+from epitrace.domain.followup import OpenTask, PlannedTask, join_schedule
 from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage import audit
@@ -50,6 +50,32 @@ def create_tasks(
         ],
     )
     return len(plan)
+
+
+FOLLOW_UP_KINDS = (TaskKind.NOTIFY.value, TaskKind.TEST.value, TaskKind.SYMPTOM_CHECK.value)
+
+
+def schedule_follow_up(
+    session: Session,
+    plan: list[PlannedTask],
+    *,
+    person_id: int,
+    jurisdiction_id: int,
+    created_on: date,
+    contact_id: int,
+    exposure: str,
+) -> int:
+    """Join ``plan`` to the person's open follow-up (``domain.followup.join_schedule``); returns tasks created."""
+    open_tasks = [
+        OpenTask(t.id, TaskKind(t.kind), t.due_on, t.reason)
+        for t in session.scalars(select(Task).where(Task.person_id == person_id, Task.status == TaskStatus.OPEN.value,
+                                                    Task.kind.in_(FOLLOW_UP_KINDS)))
+    ]
+    change = join_schedule(open_tasks, plan, exposure=exposure)
+    for task_id, reason in change.extend:
+        session.execute(update(Task).where(Task.id == task_id).values(reason=reason))
+    return create_tasks(session, change.create, person_id=person_id, jurisdiction_id=jurisdiction_id,
+                        created_on=created_on, contact_id=contact_id)
 
 
 def get_task(session: Session, task_id: int) -> Task:

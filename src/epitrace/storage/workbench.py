@@ -154,22 +154,25 @@ def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) 
 
 
 def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
-                     isolation: date | None, interviewed_on: date | None, symptoms: str | None = None) -> None:
+                     isolation: date | None, interviewed_on: date | None, symptoms: str | None = None,
+                     today: date | None = None) -> None:
     scoped_case(session, scope, case_id)
     update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on,
-                symptoms=symptoms)
+                symptoms=symptoms, today=today)
 
 
-def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor) -> int:
+def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor,
+                 confirmed: bool = False) -> int:
     scoped_case(session, scope, case_id)
-    return add_visits(session, case_id, [spec], actor=actor)[0].id
+    return add_visits(session, case_id, [spec], actor=actor, confirmed=confirmed)[0].id
 
 
 def record_contact(session: Session, scope: Scope, case_id: int, identity: Identity, *, actor: Actor, setting: str,
-                   last_exposure: date, identified_on: date, relationship: str | None = None) -> dict:
+                   last_exposure: date, identified_on: date, relationship: str | None = None,
+                   confirmed: bool = False) -> dict:
     scoped_case(session, scope, case_id)
     outcome = add_contact(session, case_id, identity, setting=setting, last_exposure=last_exposure,
-                          identified_on=identified_on, actor=actor, relationship=relationship)
+                          identified_on=identified_on, actor=actor, relationship=relationship, confirmed=confirmed)
     return {"contact_id": outcome.contact.id, "person_id": outcome.contact.person_id, "created": outcome.created,
             "tasks": outcome.tasks}
 

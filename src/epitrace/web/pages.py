@@ -6,38 +6,38 @@ import base64
 import io
 from datetime import date, datetime, timezone
 from typing import Annotated
-from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
+from epitrace.api._errors import PageRoute
 from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
-from epitrace.errors import EpitraceError
+from epitrace.errors import EpitraceError, Forbidden, InputError, Unauthorized, Unavailable
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
 Db = Annotated[Session, Depends(get_db)]
 
 
 def page_account(request: Request, account: Account | None = Depends(optional_account)) -> Account:
     if account is None:
-        raise HTTPException(303, "sign in first", headers={"Location": f"/login?next={quote(request.url.path)}"})
+        raise Unauthorized("sign in first")  # the page error handler sends the browser to /login?next=…
     return account
 
 
 def needs(permission: Permission):  # type: ignore[no-untyped-def]
     def check(account: Account = Depends(page_account)) -> Account:
         if not can(account.role, permission):
-            raise HTTPException(403, f"the {account.role} role cannot {permission.value}")
+            raise Forbidden(f"the {account.role} role cannot {permission.value}")
         return account
 
     return check
@@ -62,8 +62,8 @@ def login(request: Request, db: Db, username: Annotated[str, Form()] = "", passw
           next: Annotated[str, Form()] = "/") -> HTMLResponse:
     try:
         token, _ = sign_in(db, request, username, password)
-    except HTTPException as exc:
-        return render(request, "login.html", None, status_code=exc.status_code, next=next, username=username, error=exc.detail)
+    except EpitraceError as exc:
+        return render(request, "login.html", None, status_code=exc.status, next=next, username=username, error=exc.message)
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
@@ -120,7 +120,7 @@ def _date(text: str, label: str) -> date | None:
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise EpitraceError(f"{label} {text!r} is not a date: use YYYY-MM-DD") from None
+        raise InputError(f"{label} {text!r} is not a date: use YYYY-MM-DD") from None
 
 
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
@@ -146,7 +146,7 @@ def _utc(text: str, label: str) -> datetime:
     try:
         return datetime.fromisoformat(text.strip()).replace(tzinfo=timezone.utc)
     except ValueError:
-        raise EpitraceError(f"{label} {text!r} is not a date and time: use the picker or YYYY-MM-DDTHH:MM") from None
+        raise InputError(f"{label} {text!r} is not a date and time: use the picker or YYYY-MM-DDTHH:MM") from None
 
 
 @router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
@@ -156,7 +156,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
     values = {"place": place, "kind": kind, "lat": lat, "lon": lon, "start": start, "end": end}
     try:
         if not place.strip():
-            raise EpitraceError("Place is required: give the name of the place")
+            raise InputError("Place is required: give the name of the place")
         spec = VisitSpec(PlaceSpec(place.strip(), kind, float(lat) if lat.strip() else None, float(lon) if lon.strip() else None),
                          _utc(start, "Arrival"), _utc(end, "Departure"))
         _attempt(db, lambda: wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account)))
@@ -178,10 +178,10 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
               "setting": setting, "last_exposure": last_exposure}
     try:
         if not given_name.strip() or not family_name.strip():
-            raise EpitraceError("Given and family name are required")
+            raise InputError("Given and family name are required")
         exposure = _date(last_exposure, "Last exposure")
         if exposure is None:
-            raise EpitraceError("Last exposure is required: the last day they were together")
+            raise InputError("Last exposure is required: the last day they were together")
         identity = Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"), phone.strip() or None)
         _attempt(db, lambda: wb.record_contact(db, scope_of(account), case_id, identity, actor=actor_of(account),
                                                setting=setting, last_exposure=exposure, identified_on=settings.today()))
@@ -280,7 +280,7 @@ def selfcheck_page(request: Request) -> HTMLResponse:
     try:
         key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
     except EpitraceError:
-        raise HTTPException(503, "the public feed is not set up on this server yet, so there is nothing to check against") from None
+        raise Unavailable("the public feed is not set up on this server yet, so there is nothing to check against") from None
     response = render(request, "selfcheck.html", None, public_key=key)
     # The page may talk to this server only (the feed); the trail has nowhere to go.
     response.headers["Content-Security-Policy"] = (
@@ -326,7 +326,7 @@ async def share_submit(request: Request, db: Db) -> HTMLResponse:
 
                 stored = [CheckIn.from_dict(item) for item in json.loads(await checkins.read())]  # type: ignore[union-attr]
             if presences is None and stored is None:
-                raise EpitraceError("choose your location history, your check-ins, or both")
+                raise InputError("choose your location history, your check-ins, or both")
             with savepoint(db):
                 result = share(db, code, trail=presences, checkins=stored, consent=form.get("consent") == "true")
         except (EpitraceError, ValueError) as error:
