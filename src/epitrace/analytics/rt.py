@@ -90,8 +90,9 @@ def discr_si(k: np.ndarray, mean: float, sd: float) -> np.ndarray:
     >>> float(w[0]), round(float(w[1]), 4)
     (0.0, 0.2332)
     """
-    if sd < 0:
-        raise InputError(f"serial interval sd must be >= 0, got {sd:g}")
+    if not sd > 0:
+        raise InputError(f"serial interval sd must be > 0 days (a gamma distribution needs a spread), got {sd:g}: "
+                         "give the sd of the serial interval, e.g. --si-sd 1.5, or a discrete one with --si-distr")
     if mean <= 1:
         raise InputError(f"serial interval mean must be > 1 day (the distribution is shifted by one day), got {mean:g}")
     k = np.asarray(k, dtype=np.float64)

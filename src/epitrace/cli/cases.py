@@ -7,6 +7,8 @@ from datetime import date
 import typer
 from sqlalchemy import select
 
+from epitrace import settings
+
 from epitrace.cli._common import (
     FORMAT_OPTION,
     OutputFormat,
@@ -101,7 +103,7 @@ def cases_update(
         case = update_case(
             session, case_id, actor=cli_actor(),
             onset=parse_date(onset, option="--onset"), isolation=parse_date(isolation, option="--isolation"),
-            status=status, interviewed_on=parse_date(interviewed, option="--interviewed"),
+            status=status, interviewed_on=parse_date(interviewed, option="--interviewed"), today=settings.today(),
         )
         console.print(f"Updated case {case.id}.")
 
@@ -116,6 +118,7 @@ def visits_add(
     start: str = typer.Option(..., "--start", help="Arrival, ISO-8601 with offset."),
     end: str = typer.Option(..., "--end", help="Departure, ISO-8601 with offset."),
     source: str = typer.Option("interview", "--source", help="interview, check-in or trail."),
+    confirm: bool = typer.Option(False, "--confirm", help="Record an unusual visit (longer than 24 hours) anyway."),
 ) -> None:
     """Add a visit to a case's itinerary.
 
@@ -129,7 +132,7 @@ def visits_add(
         visit = add_visit(
             session, case_id, PlaceSpec(name=place, kind=kind, lat=lat, lon=lon),
             start=parse_datetime(start, option="--start"), end=parse_datetime(end, option="--end"),
-            source=source, actor=cli_actor(),
+            source=source, actor=cli_actor(), confirmed=confirm,
         )
         window = session.scalar(select(ExposureWindow).where(ExposureWindow.visit_id == visit.id))
         note = (f"exposure window {window.id}: {window.start_at} to {window.end_at} UTC" if window
@@ -150,6 +153,7 @@ def contacts_add(
     last_exposure: str = typer.Option(..., "--last-exposure", help="Last day of contact, YYYY-MM-DD."),
     identified_on: str | None = typer.Option(None, "--on", help="Day the contact was identified (default today)."),
     jurisdiction: str | None = typer.Option(None, "--jurisdiction", help="Contact's jurisdiction (default the case's)."),
+    confirm: bool = typer.Option(False, "--confirm", help="Record a last exposure outside the case's infectious period anyway."),
 ) -> None:
     """Record a contact named by a case; follow-up tasks are created with due dates and reasons.
 
@@ -166,13 +170,16 @@ def contacts_add(
             Identity(given_name, family_name, parse_date(dob, option="--dob"), phone, national_id),
             setting=setting, relationship=relationship,
             last_exposure=parse_date(last_exposure, option="--last-exposure"),  # type: ignore[arg-type]
-            identified_on=parse_date(identified_on, option="--on") or date.today(),
-            actor=cli_actor(), jurisdiction_id=jurisdiction_id,
+            identified_on=parse_date(identified_on, option="--on") or settings.today(),
+            actor=cli_actor(), jurisdiction_id=jurisdiction_id, confirmed=confirm,
         )
         c = outcome.contact
         if not outcome.created:
             console.print(f"Person {c.person_id} is already contact {c.id} of case {case_id}; last exposure now {c.last_exposure_on}.")
-        elif outcome.tasks == 0:
+        elif c.status == "became_case":
             console.print(f"Recorded contact {c.id} (person {c.person_id}), who is already a case: a transmission link was proposed.")
+        elif outcome.tasks == 0:
+            console.print(f"Recorded contact {c.id} (person {c.person_id}), already followed up for another case: "
+                          "their schedule now names this exposure too.")
         else:
             console.print(f"Recorded contact {c.id} (person {c.person_id}) with {outcome.tasks} follow-up task(s).")

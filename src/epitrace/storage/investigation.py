@@ -120,9 +120,10 @@ def add_visit(
     end: datetime,
     source: str = VisitSource.INTERVIEW.value,
     actor: Actor,
+    confirmed: bool = False,
 ) -> Visit:
     """Record one itinerary visit (see ``add_visits``)."""
-    return add_visits(session, case_id, [VisitSpec(place, start, end, source)], actor=actor)[0]
+    return add_visits(session, case_id, [VisitSpec(place, start, end, source)], actor=actor, confirmed=confirmed)[0]
 
 
 def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:

@@ -17,7 +17,8 @@ from epitrace.api._errors import PageRoute
 from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
-from epitrace.errors import EpitraceError, Forbidden, InputError, Unauthorized, Unavailable
+from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
+from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, Unauthorized, Unavailable
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
@@ -96,10 +97,17 @@ def queue(request: Request, db: Db, account: Account = READ, show: str = "new") 
     return render(request, "queue.html", account, cases=rows, total=total, show=show)
 
 
+def _case(request: Request, db: Session, account: Account, case_id: int, *, status_code: int = 200, errors=None,
+          form=None, confirmable=None) -> HTMLResponse:  # type: ignore[no-untyped-def]
+    detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+    return render(request, "case.html", account, status_code=status_code, case=detail, errors=errors or {},
+                  form=form or {}, confirmable=confirmable or {}, symptom_choices=COMMON_SYMPTOMS,
+                  stored_symptoms=split_symptoms(detail.get("symptoms")))
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -> HTMLResponse:
-    return render(request, "case.html", account, case=wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account)),
-                  errors={}, form={})
+    return _case(request, db, account, case_id)
 
 
 def _attempt(db: Session, action) -> None:  # type: ignore[no-untyped-def]
@@ -108,10 +116,11 @@ def _attempt(db: Session, action) -> None:  # type: ignore[no-untyped-def]
         action()
 
 
-def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str, error: str,
-                     values: dict) -> HTMLResponse:
-    detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
-    return render(request, "case.html", account, status_code=400, case=detail, errors={form_name: error}, form={form_name: values})
+def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str,
+                     error: EpitraceError, values: dict) -> HTMLResponse:
+    """The case page again, with the form's message and everything that was typed."""
+    return _case(request, db, account, case_id, status_code=error.status, errors={form_name: error.message},
+                 form={form_name: values}, confirmable={form_name: isinstance(error, NeedsConfirmation)})
 
 
 def _date(text: str, label: str) -> date | None:
@@ -127,18 +136,17 @@ def _date(text: str, label: str) -> date | None:
 def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
               symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
-    chosen = [*(symptoms or []), *[s.strip() for s in other_symptoms.split(",") if s.strip()]]
-    values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": chosen,
+    values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": symptoms or [],
               "other_symptoms": other_symptoms}
     try:
         _attempt(db, lambda: wb.record_interview(
             db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
             isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date"),
-            symptoms=", ".join(chosen)))
+            symptoms=join_symptoms(symptoms or [], other_symptoms), today=settings.today()))
     except EpitraceError as error:
         if error.status == 404:
             raise
-        return _case_form_error(request, db, account, case_id, "interview", error.message, values)
+        return _case_form_error(request, db, account, case_id, "interview", error, values)
     return RedirectResponse(f"/cases/{case_id}#interview", status_code=303)  # type: ignore[return-value]
 
 
@@ -152,20 +160,23 @@ def _utc(text: str, label: str) -> datetime:
 @router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
 def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
           kind: Annotated[str, Form()] = "venue", lat: Annotated[str, Form()] = "", lon: Annotated[str, Form()] = "",
-          start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "") -> HTMLResponse:
+          start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "",
+          confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
     values = {"place": place, "kind": kind, "lat": lat, "lon": lon, "start": start, "end": end}
     try:
         if not place.strip():
             raise InputError("Place is required: give the name of the place")
         spec = VisitSpec(PlaceSpec(place.strip(), kind, float(lat) if lat.strip() else None, float(lon) if lon.strip() else None),
                          _utc(start, "Arrival"), _utc(end, "Departure"))
-        _attempt(db, lambda: wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account)))
+        _attempt(db, lambda: wb.record_visit(db, scope_of(account), case_id, spec, actor=actor_of(account),
+                                             confirmed=confirm))
     except ValueError:
-        return _case_form_error(request, db, account, case_id, "visit", "Latitude and longitude must be numbers in degrees", values)
+        return _case_form_error(request, db, account, case_id, "visit",
+                                InputError("Latitude and longitude must be numbers in degrees"), values)
     except EpitraceError as error:
         if error.status == 404:
             raise
-        return _case_form_error(request, db, account, case_id, "visit", error.message, values)
+        return _case_form_error(request, db, account, case_id, "visit", error, values)
     return RedirectResponse(f"/cases/{case_id}#itinerary", status_code=303)  # type: ignore[return-value]
 
 
@@ -173,7 +184,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
 def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
             family_name: Annotated[str, Form()] = "", date_of_birth: Annotated[str, Form()] = "",
             phone: Annotated[str, Form()] = "", setting: Annotated[str, Form()] = "household",
-            last_exposure: Annotated[str, Form()] = "") -> HTMLResponse:
+            last_exposure: Annotated[str, Form()] = "", confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
     values = {"given_name": given_name, "family_name": family_name, "date_of_birth": date_of_birth, "phone": phone,
               "setting": setting, "last_exposure": last_exposure}
     try:
@@ -184,11 +195,12 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
             raise InputError("Last exposure is required: the last day they were together")
         identity = Identity(given_name.strip(), family_name.strip(), _date(date_of_birth, "Date of birth"), phone.strip() or None)
         _attempt(db, lambda: wb.record_contact(db, scope_of(account), case_id, identity, actor=actor_of(account),
-                                               setting=setting, last_exposure=exposure, identified_on=settings.today()))
+                                               setting=setting, last_exposure=exposure, identified_on=settings.today(),
+                                               confirmed=confirm))
     except EpitraceError as error:
         if error.status == 404:
             raise
-        return _case_form_error(request, db, account, case_id, "contact", error.message, values)
+        return _case_form_error(request, db, account, case_id, "contact", error, values)
     return RedirectResponse(f"/cases/{case_id}#contacts", status_code=303)  # type: ignore[return-value]
 
 
