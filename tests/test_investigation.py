@@ -11,9 +11,8 @@ from epitrace.domain.identity import Identity
 from epitrace.errors import Conflict, InputError
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.cases import update_case
 from epitrace.storage.db import read_session, write_session
-from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
+from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit, update_case
 from epitrace.storage.models import (
     AuditEvent,
     Case,

@@ -27,8 +27,8 @@ from epitrace.errors import ImportRejected, InputError, TooManyRequests
 from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
-from epitrace.storage.investigation import PlaceSpec, VisitSpec
 from epitrace.storage.db import savepoint
+from epitrace.storage.investigation import PlaceSpec, VisitSpec
 from epitrace.storage.labs import import_lab_rows
 
 router = APIRouter(prefix="/api")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import typer
-from sqlalchemy import select
 
 from epitrace import settings
-
 from epitrace.cli._common import (
     FORMAT_OPTION,
     OutputFormat,
@@ -21,11 +19,9 @@ from epitrace.cli._common import (
 )
 from epitrace.domain.identity import Identity
 from epitrace.storage import workbench as wb
-from epitrace.storage.cases import update_case
 from epitrace.storage.db import write_session
-from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit
+from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit, update_case, window_of_visit
 from epitrace.storage.jurisdictions import get_jurisdiction
-from epitrace.storage.models import ExposureWindow
 from epitrace.storage.scope import EVERYWHERE
 
 cases_app = typer.Typer(help="Cases: list, show and record interview facts.")
@@ -134,7 +130,7 @@ def visits_add(
             start=parse_datetime(start, option="--start"), end=parse_datetime(end, option="--end"),
             source=source, actor=cli_actor(), confirmed=confirm,
         )
-        window = session.scalar(select(ExposureWindow).where(ExposureWindow.visit_id == visit.id))
+        window = window_of_visit(session, visit.id)
         note = (f"exposure window {window.id}: {window.start_at} to {window.end_at} UTC" if window
                 else "outside the infectious period, so no exposure window")
         console.print(f"Added visit {visit.id} to case {case_id}; {note}.")

@@ -98,13 +98,9 @@ def audit_verify() -> None:
     \b
         epitrace audit verify
     """
-    from sqlalchemy import func, select
-
-    from epitrace.storage.models import AuditEvent
-
     with read_session(engine()) as session:
         broken = audit.verify(session)
-        count = session.scalar(select(func.count()).select_from(AuditEvent))
+        count = audit.entry_count(session)
     if broken is not None:
         typer.echo(f"Error: the audit log is broken at entry {broken}: it or an entry before it was changed or removed", err=True)
         raise typer.Exit(1)

@@ -6,11 +6,10 @@ import statistics
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from epitrace.domain.statuses import LinkCertainty, TaskStatus
-from epitrace.storage.models import Case, Contact, Task, TransmissionLink, VenueScreening
+from epitrace.domain.statuses import LinkCertainty
+from epitrace.storage import evaluation
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,9 @@ def true_links(infections, person_truth: dict[int, int], case_person: dict[int, 
 
 def summarise(session: Session, *, today: date, infections, person_truth: dict[int, int]) -> DemoSummary:  # type: ignore[no-untyped-def]
     """Count what the pipeline did and score its links against the ground truth."""
-    case_person = dict(session.execute(select(Case.id, Case.person_id)).all())
+    case_person = evaluation.case_persons(session)
     truth = true_links(infections, person_truth, case_person)
-    links = session.execute(
-        select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id, TransmissionLink.certainty,
-               TransmissionLink.source)
-    ).all()
+    links = evaluation.links(session)
     links_true = probable = probable_true = colocation = colocation_true = 0
     for infector_case, infectee_case, certainty, source in links:
         pair = (person_truth.get(case_person[infector_case]), person_truth.get(case_person[infectee_case]))
@@ -71,30 +67,16 @@ def summarise(session: Session, *, today: date, infections, person_truth: dict[i
         if certainty == LinkCertainty.PROBABLE.value:
             probable += 1
             probable_true += is_true
-    delays = [
-        (interviewed - reported).days
-        for reported, interviewed in session.execute(
-            select(Case.reported_on, Case.interviewed_on).where(Case.interviewed_on.is_not(None))
-        )
-    ]
-    count = lambda query: session.scalar(select(func.count()).select_from(query.subquery())) or 0  # noqa: E731
-    open_tasks = select(Task.id).where(Task.status == TaskStatus.OPEN.value)
+    delays = evaluation.days_result_to_interview(session)
     return DemoSummary(
-        cases=count(select(Case.id)),
+        **evaluation.counts(session, today=today),
         true_infections=infections.height,
-        contacts=count(select(Contact.id)),
-        tasks_due_today=count(open_tasks.where(Task.due_on == today)),
-        tasks_overdue=count(open_tasks.where(Task.due_on < today)),
-        tasks_done=count(select(Task.id).where(Task.status == TaskStatus.DONE.value)),
         links_recorded=len(links),
         links_true=links_true,
         true_links_between_cases=len(truth),
         links_probable=probable,
         links_probable_true=probable_true,
         median_days_result_to_interview=statistics.median(delays) if delays else None,
-        cases_already_contacts=count(select(TransmissionLink.infectee_case_id).distinct()),
         links_colocation=colocation,
         links_colocation_true=colocation_true,
-        venue_screenings=count(select(VenueScreening.id)),
-        venue_contacts=count(select(Contact.id).where(Contact.screening_id.is_not(None))),
     )

@@ -14,20 +14,20 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
 from epitrace.domain.periods import infectious_period
-from epitrace.domain.statuses import TaskKind, TaskStatus
+from epitrace.domain.statuses import TaskKind
 from epitrace.intake.labs import LAB_COLUMNS, validate_lab_records
-from epitrace.storage import audit
+from epitrace.storage import simulated_team as team
 from epitrace.storage.audit import Actor
-from epitrace.storage.cases import profile_of, update_case
+from epitrace.storage.cases import profile_of
 from epitrace.storage.db import write_session
-from epitrace.storage.investigation import PlaceSpec, VisitSpec, add_contact, add_visits
+from epitrace.storage.investigation import PlaceSpec, VisitSpec, add_contact, add_visits, update_case
 from epitrace.storage.labs import LabImportReport, import_lab_rows
-from epitrace.storage.models import Case, Contact, ExposureWindow, LabResult, Person, Place, Task
+from epitrace.storage.models import Case
 from epitrace.tracing.colocation import colocate_cases
 from epitrace.tracing.venue_records import screen_venue_records
 
@@ -114,25 +114,14 @@ class Simulation:
             raise RuntimeError(f"synthetic lab rows failed validation: {errors[:3]}")
         report = import_lab_rows(session, rows, source=f"synthetic-labs-day-{day}", sha256="synthetic", actor=TRACER)
         truth = {(r["lab_id"], r["specimen_id"]): int(r["person_id"]) for r in records}
-        keys = list(truth)
-        for i in range(0, len(keys), 400):
-            chunk = keys[i : i + 400]
-            for lab_id, specimen_id, person_id in session.execute(
-                select(LabResult.lab_id, LabResult.specimen_id, LabResult.person_id).where(
-                    LabResult.specimen_id.in_([k[1] for k in chunk])
-                )
-            ):
-                if (lab_id, specimen_id) in truth:
-                    self.person_truth[person_id] = truth[(lab_id, specimen_id)]
+        for lab_id, specimen_id, person_id in team.persons_of_specimens(session, [k[1] for k in truth]):
+            if (lab_id, specimen_id) in truth:
+                self.person_truth[person_id] = truth[(lab_id, specimen_id)]
         return report
 
     def _interview(self, session: Session, day: int) -> list[tuple[Case, int]]:
         today = self.date_of(day)
-        waiting = session.scalars(
-            select(Case).join(Task, Task.case_id == Case.id).where(
-                Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value, Task.created_on < today
-            ).order_by(Case.id)
-        ).all()
+        waiting = team.cases_awaiting_interview(session, created_before=today)
         done = []
         for case in waiting:
             if self.rng.random() > self.behaviour.interview_per_day:
@@ -146,11 +135,7 @@ class Simulation:
     def _screen_venues(self, session: Session, cases: list[Case], day: int) -> int:
         """For some venue windows of today's interviews, the venue's own records are screened."""
         today = self.date_of(day)
-        windows = session.execute(
-            select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id).where(
-                ExposureWindow.case_id.in_([c.id for c in cases]), Place.kind == "venue",
-            ).order_by(ExposureWindow.id)
-        ).all()
+        windows = team.venue_windows(session, [c.id for c in cases])
         found = 0
         for window, place in windows:
             if self.rng.random() > self.behaviour.venue_records or not (place.external_ref or "").startswith("synth-place-"):
@@ -164,10 +149,10 @@ class Simulation:
                 session, _records_csv(records), source=f"synthetic check-ins of {place.name}", window_id=window.id,
                 legal_basis="Synthetic demo: fictional public health order 2026-001", identified_on=today, actor=TRACER,
             )
-            for contact in session.scalars(select(Contact).where(Contact.screening_id == report.screening_id)):
-                synthetic_id = self.phone_owner.get(session.get_one(Person, contact.person_id).phone or "")
+            for person_id, phone in team.screened_contact_phones(session, report.screening_id):
+                synthetic_id = self.phone_owner.get(phone or "")
                 if synthetic_id is not None:
-                    self.person_truth.setdefault(contact.person_id, synthetic_id)
+                    self.person_truth.setdefault(person_id, synthetic_id)
                     self._schedule_test(synthetic_id, day)
             found += report.new_contacts
         return found
@@ -225,27 +210,16 @@ class Simulation:
     def _follow_up(self, session: Session, day: int) -> None:
         """Notifications and symptom checks due today are done (or missed) by the team."""
         today = self.date_of(day)
-        due = session.scalars(
-            select(Task).where(
-                Task.status == TaskStatus.OPEN.value,
-                Task.kind.in_([TaskKind.NOTIFY.value, TaskKind.SYMPTOM_CHECK.value]),
-                Task.due_on <= today,
-                Task.created_on <= today,
-            )
-        ).all()
-        touched = []
-        for task in due:
+        done = []
+        for task in team.due_follow_up(session, today=today):
             if task.kind == TaskKind.NOTIFY.value:
                 if self.rng.random() < self.behaviour.notify_per_day:
-                    task.status, task.result, task.completed_on = TaskStatus.DONE.value, "told by phone", today
-                    touched.append((task.id, task.person_id))
+                    done.append((task, "told by phone"))
             elif task.due_on == today and self.rng.random() < self.behaviour.symptom_check_answered:
                 synthetic_id = self.person_truth.get(task.person_id)
                 onset = self.outbreak.symptom_onset(synthetic_id) if synthetic_id is not None else None
-                answer = "symptoms reported" if onset is not None and onset <= today else "no symptoms"
-                task.status, task.result, task.completed_on = TaskStatus.DONE.value, answer, today
-                touched.append((task.id, task.person_id))
-        audit.record_many(session, TRACER, action="update", record_type="task", records=touched)
+                done.append((task, "symptoms reported" if onset is not None and onset <= today else "no symptoms"))
+        team.complete_tasks(session, done, on=today, actor=TRACER)
 
 
 def _records_csv(records) -> bytes:  # type: ignore[no-untyped-def]

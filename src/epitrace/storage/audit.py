@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from epitrace.storage.models import AuditEvent, utcnow
@@ -44,7 +45,7 @@ def _chain_head(session: Session) -> str:
     return head
 
 
-@event.listens_for(Session, "after_transaction_end")
+@sqlalchemy_event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, _transaction: SessionTransaction) -> None:
     session.info.pop(HEAD_KEY, None)
 
@@ -97,6 +98,11 @@ def verify(session: Session) -> int | None:
             return event.id
         prev = event.hash
     return None
+
+
+def entry_count(session: Session) -> int:
+    """How many entries the log holds."""
+    return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
 def record_many(

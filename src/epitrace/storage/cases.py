@@ -8,8 +8,6 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from epitrace import settings
-from epitrace.domain import limits, plausibility
 from epitrace.domain.followup import PlannedTask, interview_task, link_is_plausible
 from epitrace.domain.links import CLOSE_SETTINGS, link_certainty
 from epitrace.domain.profiles import DiseaseProfile
@@ -21,10 +19,10 @@ from epitrace.domain.statuses import (
     TaskStatus,
     case_status_for_positive,
 )
-from epitrace.errors import InputError, NotFound
+from epitrace.errors import NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.models import Case, Contact, DiseaseProfileRow, Person, Task, TransmissionLink
+from epitrace.storage.models import Case, Contact, DiseaseProfileRow, Task, TransmissionLink
 from epitrace.storage.tasks import cancel_open_tasks, create_tasks
 
 DEFAULT_PROFILE = "respiratory"
@@ -294,50 +292,4 @@ def get_case(session: Session, case_id: int, *, actor: Actor) -> Case:
     if case is None:
         raise NotFound(f"no case with id {case_id}; list cases with `epitrace cases list`")
     audit.record(session, actor, action="read", record_type="case", record_id=case_id, person_id=case.person_id)
-    return case
-
-
-def update_case(
-    session: Session,
-    case_id: int,
-    *,
-    actor: Actor,
-    onset: date | None = None,
-    isolation: date | None = None,
-    status: str | None = None,
-    interviewed_on: date | None = None,
-    symptoms: str | None = None,
-    today: date | None = None,
-) -> Case:
-    """Record interview facts; the exposure windows are derived again from the new dates.
-
-    Dates are checked by ``domain.plausibility`` before anything is written or audited.
-    """
-    from epitrace.storage.investigation import derive_windows  # windows depend on cases, not back
-
-    limits.text("symptoms", symptoms, limits.SYMPTOMS)
-    case = get_case(session, case_id, actor=actor)
-    born = session.scalar(select(Person.date_of_birth).where(Person.id == case.person_id))
-    plausibility.case_dates(onset=onset, isolation=isolation, interviewed_on=interviewed_on, specimen=case.specimen_date,
-                            born=born, today=today or settings.today())
-    if status is not None:
-        allowed = {s.value for s in CaseStatus}
-        if status not in allowed:
-            raise InputError(f"case status {status!r} is not valid: expected one of {', '.join(sorted(allowed))}")
-        case.status = status
-    if onset is not None:
-        case.onset_date = onset
-    if isolation is not None:
-        case.isolation_date = isolation
-    if symptoms is not None:
-        case.symptoms = symptoms.strip() or None
-    if interviewed_on is not None:
-        case.interviewed_on = interviewed_on
-        for task in session.scalars(
-            select(Task).where(Task.case_id == case.id, Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value)
-        ):
-            task.status, task.result, task.completed_on = TaskStatus.DONE.value, "interviewed", interviewed_on
-    audit.record(session, actor, action="update", record_type="case", record_id=case.id, person_id=case.person_id)
-    derive_windows(session, case)
-    review_links_after_interview(session, case)
     return case

@@ -13,12 +13,26 @@ from epitrace.domain import limits, plausibility
 from epitrace.domain.followup import contact_tasks
 from epitrace.domain.identity import Identity
 from epitrace.domain.periods import clip_to_period, infectious_period
-from epitrace.domain.statuses import RESIDENTIAL_KINDS, ContactStatus, PlaceKind, VisitSource
+from epitrace.domain.statuses import (
+    RESIDENTIAL_KINDS,
+    CaseStatus,
+    ContactStatus,
+    PlaceKind,
+    TaskKind,
+    TaskStatus,
+    VisitSource,
+)
 from epitrace.errors import InputError
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.cases import get_case, open_case_of, profile_of, propose_link_between_cases
-from epitrace.storage.models import Case, Contact, ExposureWindow, Place, Visit
+from epitrace.storage.cases import (
+    get_case,
+    open_case_of,
+    profile_of,
+    propose_link_between_cases,
+    review_links_after_interview,
+)
+from epitrace.storage.models import Case, Contact, ExposureWindow, Person, Place, Task, Visit
 from epitrace.storage.persons import resolve_person
 from epitrace.storage.tasks import schedule_follow_up
 
@@ -124,6 +138,55 @@ def add_visit(
 ) -> Visit:
     """Record one itinerary visit (see ``add_visits``)."""
     return add_visits(session, case_id, [VisitSpec(place, start, end, source)], actor=actor, confirmed=confirmed)[0]
+
+
+def update_case(
+    session: Session,
+    case_id: int,
+    *,
+    actor: Actor,
+    onset: date | None = None,
+    isolation: date | None = None,
+    status: str | None = None,
+    interviewed_on: date | None = None,
+    symptoms: str | None = None,
+    today: date | None = None,
+) -> Case:
+    """Record interview facts; the exposure windows are derived again from the new dates.
+
+    Dates are checked by ``domain.plausibility`` before anything is written or audited.
+    """
+    limits.text("symptoms", symptoms, limits.SYMPTOMS)
+    case = get_case(session, case_id, actor=actor)
+    born = session.scalar(select(Person.date_of_birth).where(Person.id == case.person_id))
+    plausibility.case_dates(onset=onset, isolation=isolation, interviewed_on=interviewed_on, specimen=case.specimen_date,
+                            born=born, today=today or settings.today())
+    if status is not None:
+        allowed = {s.value for s in CaseStatus}
+        if status not in allowed:
+            raise InputError(f"case status {status!r} is not valid: expected one of {', '.join(sorted(allowed))}")
+        case.status = status
+    if onset is not None:
+        case.onset_date = onset
+    if isolation is not None:
+        case.isolation_date = isolation
+    if symptoms is not None:
+        case.symptoms = symptoms.strip() or None
+    if interviewed_on is not None:
+        case.interviewed_on = interviewed_on
+        for task in session.scalars(
+            select(Task).where(Task.case_id == case.id, Task.kind == TaskKind.INTERVIEW.value, Task.status == TaskStatus.OPEN.value)
+        ):
+            task.status, task.result, task.completed_on = TaskStatus.DONE.value, "interviewed", interviewed_on
+    audit.record(session, actor, action="update", record_type="case", record_id=case.id, person_id=case.person_id)
+    derive_windows(session, case)
+    review_links_after_interview(session, case)
+    return case
+
+
+def window_of_visit(session: Session, visit_id: int) -> ExposureWindow | None:
+    """The exposure window a visit made, or None when it lies outside the infectious period."""
+    return session.scalar(select(ExposureWindow).where(ExposureWindow.visit_id == visit_id))
 
 
 def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:

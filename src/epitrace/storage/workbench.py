@@ -12,8 +12,8 @@ from epitrace.domain.periods import infectious_period
 from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.cases import profile_of, register_positive, update_case
-from epitrace.storage.investigation import VisitSpec, add_contact, add_visits
+from epitrace.storage.cases import profile_of, register_positive
+from epitrace.storage.investigation import VisitSpec, add_contact, add_visits, update_case
 from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, subtree_ids
 from epitrace.storage.links import review_link
 from epitrace.storage.models import (

@@ -13,8 +13,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
-from epitrace.api._errors import PageRoute
 from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
+from epitrace.api._errors import PageRoute
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
