@@ -13,7 +13,7 @@
     ├── Unavailable               status 503, exit 1: a part of the service is not set up or not reachable
     └── ConfigurationError        status 500, exit 2: the installation or a setting is wrong
 
-One handler maps these to HTTP responses (``epitrace.api._errors``) and one to CLI exit codes
+One handler maps these to HTTP responses (``epitrace.service.errors``) and one to CLI exit codes
 (``epitrace.cli``); messages name the value, what was expected and how to fix it. Every item in
 ``errors`` has one shape, :class:`ErrorItem`.
 """

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from epitrace import __version__
-from epitrace.api import _errors, routes_admin, routes_investigation
-from epitrace.api._auth import LoginLimiter
+from epitrace.api import routes_admin, routes_investigation
+from epitrace.service import errors as _errors
+from epitrace.service.auth import LoginLimiter
 from epitrace.storage.db import make_engine, require_initialised
 
 # Only these may be kept by a browser or proxy: nothing personal is in them.
@@ -69,12 +70,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     app.state.engine = engine
     app.state.login_limiter = LoginLimiter()
-    _errors.install(app)
+    from epitrace.web.pages import render_error_page
+    from epitrace.web.pages import router as pages
+
+    _errors.install(app, render_error_page=render_error_page)
     app.add_middleware(ResponseGuard)
     app.include_router(routes_investigation.router)
     app.include_router(routes_admin.router)
     app.include_router(routes_admin.feed_router)
-    from epitrace.web.pages import router as pages
-
     app.include_router(pages)
     return app

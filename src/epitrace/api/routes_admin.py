@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from epitrace import settings
 from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
 from epitrace.api import schemas as s
-from epitrace.api._auth import actor_of, get_db, require, scope_of
 from epitrace.domain.privacy import suppress_small
 from epitrace.domain.roles import Permission
 from epitrace.errors import InputError, Unavailable
+from epitrace.service.auth import actor_of, get_db, require, scope_of
 from epitrace.settings import Settings
 from epitrace.storage import audit
 from epitrace.storage import workbench as wb

@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session
 
 from epitrace import settings
 from epitrace.api import schemas as s
-from epitrace.api._auth import (
+from epitrace.domain.identity import Identity
+from epitrace.domain.roles import Permission
+from epitrace.errors import ImportRejected, InputError, TooManyRequests
+from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
+from epitrace.service.auth import (
     SESSION_COOKIE,
     LoginLimiter,
     actor_of,
@@ -21,10 +25,6 @@ from epitrace.api._auth import (
     scope_of,
     sign_in,
 )
-from epitrace.domain.identity import Identity
-from epitrace.domain.roles import Permission
-from epitrace.errors import ImportRejected, InputError, TooManyRequests
-from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint

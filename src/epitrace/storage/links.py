@@ -10,6 +10,7 @@ from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.models import Case, Cluster, ClusterCase, Place, TransmissionLink, utcnow
+from epitrace.storage.scope import Scope, case_filter
 
 REVIEWS = {"confirm": LinkCertainty.CONFIRMED.value, "reject": "rejected"}
 
@@ -41,3 +42,25 @@ def list_clusters(session: Session) -> list[tuple[Cluster, str, int]]:
         .order_by(size.desc(), Cluster.id)
     ).all()
     return [(c, name, n) for c, name, n in rows]
+
+
+def case_ids_in_scope(session: Session, scope: Scope) -> set[int]:
+    """Ids of the cases the scope sees."""
+    return set(session.scalars(select(Case.id).where(case_filter(scope))))
+
+
+def clusters_of_cases(session: Session, case_ids: set[int]) -> list[dict]:
+    """Clusters with at least one of these cases: id, place (households never named) and how many of them."""
+    return [
+        {"id": cid, "place": "a household" if kind == "home" else name, "cases": n}
+        for cid, name, kind, n in session.execute(
+            select(Cluster.id, Place.name, Place.kind, func.count(ClusterCase.id))
+            .join(Place, Place.id == Cluster.place_id).join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
+            .where(ClusterCase.case_id.in_(case_ids)).group_by(Cluster.id, Place.name, Place.kind).order_by(Cluster.id)
+        )
+    ]
+
+
+def cluster_case_ids(session: Session, cluster_id: int) -> set[int]:
+    """Ids of a cluster's cases."""
+    return set(session.scalars(select(ClusterCase.case_id).where(ClusterCase.cluster_id == cluster_id)))

@@ -6,13 +6,12 @@ from html import escape
 
 import networkx as nx
 import polars as pl
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from epitrace.analytics.curves import most_likely_tree
 from epitrace.storage.analytics import links_frame
-from epitrace.storage.models import Case, Cluster, ClusterCase, Place
-from epitrace.storage.scope import Scope, case_filter
+from epitrace.storage.links import case_ids_in_scope, cluster_case_ids, clusters_of_cases
+from epitrace.storage.scope import Scope
 
 STEP_X, STEP_Y, MARGIN = 90, 26, 30
 COLOURS = {"contact tracing": "#0072B2", "co-location": "#E69F00"}
@@ -20,18 +19,11 @@ COLOURS = {"contact tracing": "#0072B2", "co-location": "#E69F00"}
 
 def chain_svg(session: Session, scope: Scope, *, cluster: int | None, linkable: bool) -> tuple[str, list[dict]]:
     """SVG of the chains among cases in scope (optionally one cluster's), and the clusters to filter by."""
-    visible = set(session.scalars(select(Case.id).where(case_filter(scope))))
-    clusters = [
-        {"id": cid, "place": "a household" if kind == "home" else name, "cases": n}
-        for cid, name, kind, n in session.execute(
-            select(Cluster.id, Place.name, Place.kind, func.count(ClusterCase.id))
-            .join(Place, Place.id == Cluster.place_id).join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
-            .where(ClusterCase.case_id.in_(visible)).group_by(Cluster.id, Place.name, Place.kind).order_by(Cluster.id)
-        )
-    ]
+    visible = case_ids_in_scope(session, scope)
+    clusters = clusters_of_cases(session, visible)
     links = links_frame(session).filter(pl.col("infector_case").is_in(list(visible)) & pl.col("infectee_case").is_in(list(visible)))
     if cluster is not None:
-        members = set(session.scalars(select(ClusterCase.case_id).where(ClusterCase.cluster_id == cluster)))
+        members = cluster_case_ids(session, cluster)
         links = links.filter(pl.col("infector_case").is_in(list(members)) | pl.col("infectee_case").is_in(list(members)))
     tree = most_likely_tree(links)
     graph = nx.DiGraph()

@@ -13,12 +13,12 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
-from epitrace.api._auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
-from epitrace.api._errors import PageRoute
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
 from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, Unauthorized, Unavailable
+from epitrace.service.auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
+from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
@@ -51,6 +51,12 @@ WRITE = Depends(needs(Permission.WRITE_INVESTIGATION))
 def render(request: Request, name: str, account: Account | None, status_code: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
     return templates.TemplateResponse(request, name, {"account": account, "today": settings.today(), "can": can,
                                                        "Permission": Permission, **context}, status_code=status_code)
+
+
+def render_error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    """The error page (nobody shown as signed in: the error may be that nobody is)."""
+    return templates.TemplateResponse(request, "error.html", {"account": None, "status": status, "message": message,
+                                                               "title": title}, status_code=status)
 
 
 @router.get("/login", response_class=HTMLResponse)

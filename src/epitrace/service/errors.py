@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -75,11 +76,8 @@ def _respond(request: Request, status: int, message: str, items: list[ErrorItem]
             from urllib.parse import quote
 
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
-        from epitrace.web.pages import templates
-
-        response: Response = templates.TemplateResponse(
-            request, "error.html", {"account": None, "status": status, "message": message,
-                                    "title": TITLES.get(status, "Error")}, status_code=status)
+        render: PageRenderer = request.app.state.render_error_page
+        response: Response = render(request, status, TITLES.get(status, "Error"), message)
     else:
         response = JSONResponse(error_body(message, status, items), status_code=status)
     response.headers.update(headers or {})
@@ -94,7 +92,13 @@ def _stack_without_data(exc: BaseException) -> str:
     return "\n".join([f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)", *lines])
 
 
-def install(app: FastAPI) -> None:
+PageRenderer = Callable[[Request, int, str, str], Response]
+"""(request, status, title, message) -> the error page; the pages give theirs to ``install``."""
+
+
+def install(app: FastAPI, *, render_error_page: PageRenderer) -> None:
+    app.state.render_error_page = render_error_page
+
     @app.exception_handler(EpitraceError)
     async def epitrace_error(request: Request, exc: EpitraceError) -> Response:
         headers = dict(exc.headers)

@@ -1,0 +1,1 @@
+"""Epidemic analytics: curves, Rt, serial interval, chains and trees; frames in, frames out."""

@@ -1,0 +1,1 @@
+"""Every query and transaction: tables, migrations, audit, scope; the only place that writes SQL."""

@@ -1,0 +1,39 @@
+"""Imports point inward (docs/architecture.md): the import-linter contracts in pyproject.toml hold,
+and no module outside storage writes SQL."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import epitrace
+
+PACKAGE = Path(epitrace.__file__).parent
+# Outside storage, a module may name a Session or an Engine (to pass one on), never build a query.
+SQLALCHEMY_TYPES = {"Session", "Engine"}
+
+
+def test_import_contracts_hold() -> None:
+    linter = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
+    assert linter, "import-linter is a test dependency (requirements.lock)"
+    result = subprocess.run([linter], cwd=PACKAGE.parents[1], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_only_storage_writes_sql() -> None:
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] == "storage":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                names = {alias.name for alias in node.names}
+                if not names <= SQLALCHEMY_TYPES:
+                    offenders.append(f"{relative}:{node.lineno} imports {sorted(names - SQLALCHEMY_TYPES)}")
+            elif isinstance(node, ast.Import) and any(a.name.startswith("sqlalchemy") for a in node.names):
+                offenders.append(f"{relative}:{node.lineno} imports sqlalchemy")
+    assert not offenders, "queries belong in storage:\n" + "\n".join(offenders)
