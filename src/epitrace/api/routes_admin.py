@@ -89,20 +89,20 @@ def audit_events(person_id: int, db: Db, account: Account = Depends(require(Perm
     return wb.audit_for_person(db, person_id)
 
 
-@router.get("/audit/verify", tags=["audit"])
+@router.get("/audit/verify", response_model=s.AuditVerified, tags=["audit"])
 def audit_verify(db: Db, account: Account = Depends(require(Permission.READ_AUDIT))) -> dict:
     """Check the audit log's hash chain; names the first broken entry."""
     broken = audit.verify(db)
     return {"ok": broken is None, "first_broken_entry": broken}
 
 
-@router.get("/users", tags=["accounts"])
+@router.get("/users", response_model=list[s.UserPublic], tags=["accounts"])
 def users(db: Db, account: Account = Depends(require(Permission.MANAGE_USERS))) -> list[dict]:
     """Accounts with role and jurisdiction."""
     return [{"username": u.username, "role": u.role, "jurisdiction": code, "active": u.active} for u, code in list_users(db)]
 
 
-@router.post("/users", tags=["accounts"], status_code=201)
+@router.post("/users", response_model=s.UserPublic, tags=["accounts"], status_code=201)
 def create_user(body: s.UserCreate, db: Db, account: Account = Depends(require(Permission.MANAGE_USERS))) -> dict:
     """Create an account in your jurisdiction or below it."""
     from epitrace.storage.jurisdictions import get_jurisdiction
@@ -116,7 +116,7 @@ def create_user(body: s.UserCreate, db: Db, account: Account = Depends(require(P
 feed_router = APIRouter()
 
 
-@feed_router.get("/feed/", tags=["feed"])
+@feed_router.get("/feed/", response_model=s.FeedDocument, tags=["feed"])
 def public_feed(db: Db, since: int = Query(0, ge=0, description="Only batches after this version.")) -> dict:
     """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
     from epitrace.feed import load_private_key

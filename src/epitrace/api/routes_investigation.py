@@ -82,7 +82,7 @@ def cases(db: Db, account: Account = READ, status: str | None = None, jurisdicti
     return s.CasesPublic(data=[s.CasePublic(**r) for r in rows], count=count)
 
 
-@router.get("/cases/{case_id}", tags=["cases"])
+@router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["cases"])
 def case(case_id: int, db: Db, account: Account = READ) -> dict:
     """One case: infectious period, visits and windows, contacts, tasks, links."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
@@ -97,7 +97,7 @@ def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -
     return s.Ok()
 
 
-@router.post("/cases/{case_id}/visits", tags=["cases"], status_code=201)
+@router.post("/cases/{case_id}/visits", response_model=s.VisitCreated, tags=["cases"], status_code=201)
 def add_visit(case_id: int, body: s.VisitCreate, db: Db, account: Account = WRITE) -> dict:
     """Add an itinerary visit; its exposure window follows from the infectious period."""
     visit_id = wb.record_visit(db, scope_of(account), case_id, VisitSpec(
@@ -117,19 +117,19 @@ def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = 
     return s.ContactCreated(**result)
 
 
-@router.get("/cases/{case_id}/visits", tags=["cases"])
+@router.get("/cases/{case_id}/visits", response_model=list[s.VisitPublic], tags=["cases"])
 def case_visits(case_id: int, db: Db, account: Account = READ) -> list[dict]:
     """The case's itinerary, each visit with its exposure window (if inside the infectious period)."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["visits"]
 
 
-@router.get("/cases/{case_id}/windows", tags=["cases"])
+@router.get("/cases/{case_id}/windows", response_model=list[s.WindowPublic], tags=["cases"])
 def case_windows(case_id: int, db: Db, account: Account = READ) -> list[dict]:
     """The case's exposure windows: place, start and end (UTC), and the rule that made them."""
     return wb.case_windows(db, scope_of(account), case_id, actor=actor_of(account))
 
 
-@router.get("/cases/{case_id}/contacts", tags=["cases"])
+@router.get("/cases/{case_id}/contacts", response_model=list[s.CaseContactPublic], tags=["cases"])
 def case_contacts(case_id: int, db: Db, account: Account = READ) -> list[dict]:
     """The contacts the case named, with setting, last exposure and follow-up status."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["contacts"]
@@ -145,7 +145,7 @@ def tasks(db: Db, account: Account = READ, status: str | None = "open", kind: st
     return s.TasksPublic(data=[s.TaskPublic(**r) for r in rows], count=count)
 
 
-@router.post("/tasks/{task_id}/result", tags=["tasks"])
+@router.post("/tasks/{task_id}/result", response_model=s.TaskResultRecorded, tags=["tasks"])
 def task_result(task_id: int, body: s.TaskResult, db: Db, account: Account = WRITE) -> dict:
     """Record a task's result; a positive test makes the contact a case linked to its source."""
     return wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=body.result,
@@ -160,13 +160,13 @@ def persons(db: Db, account: Account = READ, q: str | None = None, limit: int = 
     return s.PersonsPublic(data=[s.PersonBrief(**r) for r in rows], count=count)
 
 
-@router.get("/persons/{person_id}", tags=["persons"])
+@router.get("/persons/{person_id}", response_model=s.PersonDetail, tags=["persons"])
 def person(person_id: int, db: Db, account: Account = READ) -> dict:
     """A person's record and history (lab results, cases, contacts, tasks, possible duplicates)."""
     return wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account))
 
 
-@router.post("/persons/merge", tags=["persons"])
+@router.post("/persons/merge", response_model=s.Merged, tags=["persons"])
 def merge(body: s.MergeRequest, db: Db, account: Account = Depends(require(Permission.MERGE_PERSONS))) -> dict:
     """Merge person ``other`` into ``keep``; every record is kept."""
     return wb.merge(db, scope_of(account), body.keep, body.other, actor=actor_of(account))
@@ -215,13 +215,13 @@ def links(db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES)
     return s.LinksPublic(data=[s.LinkPublic(**r) for r in rows], count=count)
 
 
-@router.post("/links/{link_id}/review", tags=["links"])
+@router.post("/links/{link_id}/review", response_model=s.LinkReviewed, tags=["links"])
 def review(link_id: int, body: s.LinkReview, db: Db, account: Account = Depends(require(Permission.REVIEW_LINKS))) -> dict:
     """Confirm or reject a proposed link (your name is recorded)."""
     return wb.review(db, scope_of(account), link_id, decision=body.decision, actor=actor_of(account))
 
 
-@router.post("/share", tags=["sharing"])
+@router.post("/share", response_model=s.Shared, tags=["sharing"])
 def share_upload(db: Db, request: Request, code: str = Form(description="The one-time code from your contact tracer."),
                  consent: bool = Form(False, description="You agree to share (required)."),
                  trail: UploadFile | None = File(None, description="Your location history file."),
@@ -259,7 +259,7 @@ def share_upload(db: Db, request: Request, code: str = Form(description="The one
             "checkins_shared": result.checkins, "raw_file_kept": False}
 
 
-@router.post("/cases/{case_id}/publication", tags=["feed"])
+@router.post("/cases/{case_id}/publication", response_model=list[s.ProposalPublic], tags=["feed"])
 def propose_publication(case_id: int, db: Db, account: Account = WRITE) -> list[dict]:
     """Propose the case's exposure windows for the public feed; redaction says what it changed."""
     from epitrace.storage.publication import propose_case_windows
@@ -267,7 +267,7 @@ def propose_publication(case_id: int, db: Db, account: Account = WRITE) -> list[
     return [p.__dict__ for p in propose_case_windows(db, scope_of(account), case_id, actor=actor_of(account))]
 
 
-@router.get("/publications", tags=["feed"])
+@router.get("/publications", response_model=list[s.PublicationPublic], tags=["feed"])
 def publications(db: Db, status: str = "proposed",
                  account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> list[dict]:
     """Publication proposals in your jurisdiction, with changes and warnings."""
@@ -276,7 +276,7 @@ def publications(db: Db, status: str = "proposed",
     return list_proposals(db, scope_of(account), status=status)
 
 
-@router.post("/publications/{proposal_id}/review", tags=["feed"])
+@router.post("/publications/{proposal_id}/review", response_model=s.PublicationReviewed, tags=["feed"])
 def review_publication(proposal_id: int, body: s.PublicationReview, db: Db,
                        account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> dict:
     """Approve (acknowledging any warnings) or reject a proposal."""

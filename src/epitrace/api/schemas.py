@@ -158,6 +158,215 @@ class AuditEventPublic(BaseModel):
     purpose: str
 
 
+# Records: what the detail and write routes answer.
+
+class Period(BaseModel):
+    first_day: date
+    last_day: date
+    basis: str = Field(description="The rule and dates that made it, in words.")
+
+
+class VisitPublic(BaseModel):
+    id: int
+    place: str
+    kind: str
+    start: datetime = Field(description="UTC.")
+    end: datetime = Field(description="UTC.")
+    source: str
+    window_id: int | None = Field(description="The exposure window this visit made, if inside the infectious period.")
+
+
+class CaseContactPublic(BaseModel):
+    id: int
+    person: PersonBrief
+    setting: str
+    last_exposure: date
+    status: str
+
+
+class CaseTaskPublic(BaseModel):
+    id: int
+    kind: str
+    due_on: date
+    status: str
+    reason: str
+
+
+class CaseLinkPublic(BaseModel):
+    id: int
+    infector_case: int
+    infectee_case: int
+    certainty: str
+    source: str
+    evidence: str
+
+
+class CaseDetail(BaseModel):
+    id: int
+    status: str
+    person: PersonBrief
+    jurisdiction: str
+    reported_on: date
+    specimen_date: date | None
+    onset: date | None
+    isolation: date | None
+    interviewed_on: date | None
+    symptoms: str | None
+    infectious_period: Period | None
+    visits: list[VisitPublic]
+    contacts: list[CaseContactPublic]
+    tasks: list[CaseTaskPublic]
+    links: list[CaseLinkPublic]
+
+
+class WindowPublic(BaseModel):
+    id: int
+    place: str
+    kind: str
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    start: datetime = Field(description="UTC.")
+    end: datetime = Field(description="UTC.")
+    basis: str
+
+
+class VisitCreated(BaseModel):
+    visit_id: int
+
+
+class TaskResultRecorded(BaseModel):
+    task_id: int
+    status: str
+    case_id: int | None = Field(description="The case a positive test opened or joined.")
+    new_case: bool
+
+
+class LabResultPublic(BaseModel):
+    lab_id: str
+    specimen_id: str
+    collected_on: date
+    resulted_on: date
+    result: str
+    test_type: str
+
+
+class PersonCasePublic(BaseModel):
+    id: int
+    status: str
+    reported_on: date
+
+
+class PersonContactPublic(BaseModel):
+    id: int
+    case_id: int
+    setting: str
+    last_exposure: date
+    status: str
+
+
+class PersonTaskPublic(BaseModel):
+    id: int
+    kind: str
+    due_on: date
+    status: str
+    result: str | None
+
+
+class MergeCandidatePublic(BaseModel):
+    id: int
+    other_person: int
+    evidence: str
+
+
+class PersonDetail(BaseModel):
+    id: int
+    name: str
+    date_of_birth: date | None
+    sex: str | None
+    phone: str | None
+    national_id: str | None
+    address: str | None
+    merged_into: int | None
+    lab_results: list[LabResultPublic]
+    cases: list[PersonCasePublic]
+    contacts: list[PersonContactPublic]
+    tasks: list[PersonTaskPublic]
+    merge_candidates: list[MergeCandidatePublic]
+
+
+class Merged(BaseModel):
+    kept: int
+    merged: int
+
+
+class LinkReviewed(BaseModel):
+    id: int
+    certainty: str
+    reviewed_by: str | None
+
+
+class Shared(BaseModel):
+    visits_shared: int
+    stays_outside_infectious_period: int
+    checkins_shared: int
+    raw_file_kept: bool
+
+
+class ProposalPublic(BaseModel):
+    window_id: int
+    proposal_id: int | None
+    refusal: str | None
+    changes: list[str]
+    warnings: list[str]
+
+
+class PublicationPublic(BaseModel):
+    id: int
+    case_id: int
+    place: str
+    start: datetime
+    end: datetime
+    radius_m: float
+    changes: list[str]
+    warnings: list[str]
+    proposed_by: str | None
+
+
+class PublicationReviewed(BaseModel):
+    id: int
+    status: str
+    reviewed_by: str | None
+
+
+class AuditVerified(BaseModel):
+    ok: bool
+    first_broken_entry: int | None
+
+
+class UserPublic(BaseModel):
+    username: str
+    role: str
+    jurisdiction: str
+    active: bool = True
+
+
+class FeedBatchPublic(BaseModel):
+    version: int
+    previous: str
+    hash: str
+    signature: str
+    payload: dict[str, Any]
+    payload_text: str = Field(description="The exact signed text of the payload.")
+
+
+class FeedDocument(BaseModel):
+    format: str
+    public_key: str
+    starts_after: str
+    batches: list[FeedBatchPublic]
+
+
 class Ok(BaseModel):
     ok: bool = True
 
