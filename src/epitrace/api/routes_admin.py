@@ -82,7 +82,7 @@ def report_pdf(db: Db, account: Account = AGGREGATES) -> Response:
 
 
 @router.get("/audit", response_model=list[s.AuditEventPublic], tags=["audit"])
-def audit_events(person_id: int, db: Db, account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
+def audit_events(db: Db, person_id: int = Query(ge=1, le=s.MAX_ID, description="The person whose accesses to list."), account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
     """Who accessed a person's data, newest first (privacy officers)."""
     audit.record(db, actor_of(account, "privacy oversight"), action="read", record_type="audit", record_id=person_id,
                  person_id=person_id)
@@ -117,7 +117,7 @@ feed_router = APIRouter()
 
 
 @feed_router.get("/feed/", response_model=s.FeedDocument, tags=["feed"])
-def public_feed(db: Db, since: int = Query(0, ge=0, description="Only batches after this version.")) -> dict:
+def public_feed(db: Db, since: int = Query(0, ge=0, le=s.MAX_ID, description="Only batches after this version.")) -> dict:
     """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
     from epitrace.feed import load_private_key
     from epitrace.storage.publication import current_public_key, feed_document

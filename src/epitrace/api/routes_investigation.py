@@ -83,13 +83,13 @@ def cases(db: Db, account: Account = READ, status: str | None = None, jurisdicti
 
 
 @router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["cases"])
-def case(case_id: int, db: Db, account: Account = READ) -> dict:
+def case(case_id: s.RecordId, db: Db, account: Account = READ) -> dict:
     """One case: infectious period, visits and windows, contacts, tasks, links."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.patch("/cases/{case_id}", response_model=s.Ok, tags=["cases"])
-def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
+def update(case_id: s.RecordId, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
     """Record interview facts; exposure windows are derived again."""
     wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset,
                         isolation=body.isolation, interviewed_on=body.interviewed_on, symptoms=body.symptoms,
@@ -98,7 +98,7 @@ def update(case_id: int, body: s.CaseUpdate, db: Db, account: Account = WRITE) -
 
 
 @router.post("/cases/{case_id}/visits", response_model=s.VisitCreated, tags=["cases"], status_code=201)
-def add_visit(case_id: int, body: s.VisitCreate, db: Db, account: Account = WRITE) -> dict:
+def add_visit(case_id: s.RecordId, body: s.VisitCreate, db: Db, account: Account = WRITE) -> dict:
     """Add an itinerary visit; its exposure window follows from the infectious period."""
     visit_id = wb.record_visit(db, scope_of(account), case_id, VisitSpec(
         PlaceSpec(name=body.place, kind=body.kind, lat=body.lat, lon=body.lon), body.start, body.end, body.source),
@@ -107,7 +107,7 @@ def add_visit(case_id: int, body: s.VisitCreate, db: Db, account: Account = WRIT
 
 
 @router.post("/cases/{case_id}/contacts", response_model=s.ContactCreated, tags=["cases"], status_code=201)
-def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = WRITE) -> s.ContactCreated:
+def add_contact(case_id: s.RecordId, body: s.ContactCreate, db: Db, account: Account = WRITE) -> s.ContactCreated:
     """Record a named contact; follow-up tasks are planned with due dates and reasons."""
     result = wb.record_contact(
         db, scope_of(account), case_id, Identity(body.given_name, body.family_name, body.date_of_birth, body.phone,
@@ -118,19 +118,19 @@ def add_contact(case_id: int, body: s.ContactCreate, db: Db, account: Account = 
 
 
 @router.get("/cases/{case_id}/visits", response_model=list[s.VisitPublic], tags=["cases"])
-def case_visits(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+def case_visits(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The case's itinerary, each visit with its exposure window (if inside the infectious period)."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["visits"]
 
 
 @router.get("/cases/{case_id}/windows", response_model=list[s.WindowPublic], tags=["cases"])
-def case_windows(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+def case_windows(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The case's exposure windows: place, start and end (UTC), and the rule that made them."""
     return wb.case_windows(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.get("/cases/{case_id}/contacts", response_model=list[s.CaseContactPublic], tags=["cases"])
-def case_contacts(case_id: int, db: Db, account: Account = READ) -> list[dict]:
+def case_contacts(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The contacts the case named, with setting, last exposure and follow-up status."""
     return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["contacts"]
 
@@ -146,7 +146,7 @@ def tasks(db: Db, account: Account = READ, status: str | None = "open", kind: st
 
 
 @router.post("/tasks/{task_id}/result", response_model=s.TaskResultRecorded, tags=["tasks"])
-def task_result(task_id: int, body: s.TaskResult, db: Db, account: Account = WRITE) -> dict:
+def task_result(task_id: s.RecordId, body: s.TaskResult, db: Db, account: Account = WRITE) -> dict:
     """Record a task's result; a positive test makes the contact a case linked to its source."""
     return wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=body.result,
                                  on=body.on or _today())
@@ -161,7 +161,7 @@ def persons(db: Db, account: Account = READ, q: str | None = None, limit: int = 
 
 
 @router.get("/persons/{person_id}", response_model=s.PersonDetail, tags=["persons"])
-def person(person_id: int, db: Db, account: Account = READ) -> dict:
+def person(person_id: s.RecordId, db: Db, account: Account = READ) -> dict:
     """A person's record and history (lab results, cases, contacts, tasks, possible duplicates)."""
     return wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account))
 
@@ -216,7 +216,7 @@ def links(db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES)
 
 
 @router.post("/links/{link_id}/review", response_model=s.LinkReviewed, tags=["links"])
-def review(link_id: int, body: s.LinkReview, db: Db, account: Account = Depends(require(Permission.REVIEW_LINKS))) -> dict:
+def review(link_id: s.RecordId, body: s.LinkReview, db: Db, account: Account = Depends(require(Permission.REVIEW_LINKS))) -> dict:
     """Confirm or reject a proposed link (your name is recorded)."""
     return wb.review(db, scope_of(account), link_id, decision=body.decision, actor=actor_of(account))
 
@@ -260,7 +260,7 @@ def share_upload(db: Db, request: Request, code: str = Form(description="The one
 
 
 @router.post("/cases/{case_id}/publication", response_model=list[s.ProposalPublic], tags=["feed"])
-def propose_publication(case_id: int, db: Db, account: Account = WRITE) -> list[dict]:
+def propose_publication(case_id: s.RecordId, db: Db, account: Account = WRITE) -> list[dict]:
     """Propose the case's exposure windows for the public feed; redaction says what it changed."""
     from epitrace.storage.publication import propose_case_windows
 
@@ -277,7 +277,7 @@ def publications(db: Db, status: str = "proposed",
 
 
 @router.post("/publications/{proposal_id}/review", response_model=s.PublicationReviewed, tags=["feed"])
-def review_publication(proposal_id: int, body: s.PublicationReview, db: Db,
+def review_publication(proposal_id: s.RecordId, body: s.PublicationReview, db: Db,
                        account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> dict:
     """Approve (acknowledging any warnings) or reject a proposal."""
     from epitrace.storage.publication import review_proposal

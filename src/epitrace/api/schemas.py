@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import Path as FastAPIPath
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from epitrace.domain import limits
+
+MAX_ID = 2**63 - 1
+"""Record ids are 64-bit signed integers in every database epitrace supports."""
+UtcDatetime = Annotated[datetime, AfterValidator(lambda moment: moment if moment.tzinfo else
+                                                 moment.replace(tzinfo=timezone.utc))]
+"""A stored time (naive UTC in the database) answered as RFC 3339 with its +00:00 offset."""
+RecordId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID, description="A record id.")]
 
 
 class LoginRequest(BaseModel):
@@ -113,8 +121,8 @@ class PersonsPublic(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    keep: int
-    other: int
+    keep: int = Field(ge=1, le=MAX_ID, description="Person id to keep.")
+    other: int = Field(ge=1, le=MAX_ID, description="Person id merged into it.")
 
 
 class LinkPublic(BaseModel):
@@ -150,7 +158,7 @@ class UserCreate(BaseModel):
 
 class AuditEventPublic(BaseModel):
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     action: str
     record_type: str
@@ -170,8 +178,8 @@ class VisitPublic(BaseModel):
     id: int
     place: str
     kind: str
-    start: datetime = Field(description="UTC.")
-    end: datetime = Field(description="UTC.")
+    start: UtcDatetime = Field(description="UTC.")
+    end: UtcDatetime = Field(description="UTC.")
     source: str
     window_id: int | None = Field(description="The exposure window this visit made, if inside the infectious period.")
 
@@ -226,8 +234,8 @@ class WindowPublic(BaseModel):
     lat: float | None
     lon: float | None
     radius_m: float | None
-    start: datetime = Field(description="UTC.")
-    end: datetime = Field(description="UTC.")
+    start: UtcDatetime = Field(description="UTC.")
+    end: UtcDatetime = Field(description="UTC.")
     basis: str
 
 
@@ -325,8 +333,8 @@ class PublicationPublic(BaseModel):
     id: int
     case_id: int
     place: str
-    start: datetime
-    end: datetime
+    start: UtcDatetime
+    end: UtcDatetime
     radius_m: float
     changes: list[str]
     warnings: list[str]

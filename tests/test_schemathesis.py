@@ -1,0 +1,78 @@
+"""Every route of the OpenAPI document under schemathesis, as a tracer, a supervisor, an administrator and a
+privacy officer: no server error, and every answer fits the schema the document gives for it.
+
+Examples are bounded (``EXAMPLES`` per operation and account) so the whole run stays well under three
+minutes on a 2-core machine; the seeded world is small but has a case, contacts, tasks and links in two
+districts, so ids in the generated requests often hit real records (and records out of scope).
+"""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+from sqlalchemy import select
+
+from epitrace.api import create_app
+from epitrace.domain.roles import Role
+from epitrace.storage.accounts import add_user, create_api_token
+from epitrace.storage.db import make_engine, write_session
+from epitrace.storage.models import Case
+from tests.conftest import lab_line, write_labs
+
+EXAMPLES = 12
+ACCOUNTS = {"tracer": (Role.TRACER, "D1"), "supervisor": (Role.SUPERVISOR, "CITY"),
+            "administrator": (Role.ADMINISTRATOR, "CITY"), "privacy": (Role.PRIVACY_OFFICER, "CITY")}
+TOKENS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
+    from epitrace.storage.jurisdictions import add_jurisdiction
+    from epitrace.storage.migrate import upgrade
+
+    folder = tmp_path_factory.mktemp("schemathesis")
+    engine = make_engine(f"sqlite:///{folder / 'api.db'}")
+    upgrade(engine)
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("EPITRACE_TODAY", "2026-03-15")
+    from epitrace.feed import generate_key
+
+    generate_key(folder / "feed.pem")
+    monkeypatch.setenv("EPITRACE_FEED_KEY", str(folder / "feed.pem"))
+    request.addfinalizer(monkeypatch.undo)
+    from epitrace.intake.labs import parse_lab_csv
+    from epitrace.storage.audit import Actor
+    from epitrace.storage.labs import import_lab_rows
+
+    with write_session(engine) as session:
+        add_jurisdiction(session, "CITY", "Synthville")
+        add_jurisdiction(session, "D1", "North District", parent_code="CITY")
+        add_jurisdiction(session, "D2", "South District", parent_code="CITY")
+    labs = write_labs(folder / "labs.csv", lab_line("S1", jurisdiction="D1"),
+                      lab_line("S2", jurisdiction="D2", given="Bea", family="Stone", dob="1980-02-02"),
+                      lab_line("S3", jurisdiction="D1", given="Cy", family="Lee", dob="1971-07-07", result="negative"))
+    with write_session(engine) as session:
+        import_lab_rows(session, parse_lab_csv(labs.read_bytes(), source="labs.csv"), source="labs.csv", sha256="x",
+                        actor=Actor("test"))
+        for name, (role, code) in ACCOUNTS.items():
+            add_user(session, name, "correct horse battery staple", role=role.value, jurisdiction_code=code)
+            TOKENS[name] = create_api_token(session, name, name="schemathesis")
+        assert session.scalar(select(Case.id)) is not None
+    app = create_app(engine)
+    request.addfinalizer(engine.dispose)
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
+def test_api_answers_within_its_schema(case) -> None:  # type: ignore[no-untyped-def]
+    for account in ACCOUNTS:  # every generated request, as each account
+        case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[account]}"},
+                               checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
