@@ -101,6 +101,13 @@ def test_interview_from_the_command_line(cli, engine) -> None:
     assert "Infectious 2026-03-07 to 2026-03-11" in shown and "Blue Door Café" in shown and "Jensen" in shown
 
 
+def test_readme_layout_is_generated_from_the_tree() -> None:
+    from epitrace.cli.reference import README_PATH, with_layout
+
+    readme = README_PATH.read_text(encoding="utf-8")
+    assert readme == with_layout(readme), "README.md's layout is stale: run `python -m epitrace.cli.reference`"
+
+
 def test_cli_reference_is_up_to_date() -> None:
     from epitrace.cli.reference import REFERENCE_PATH, render
 

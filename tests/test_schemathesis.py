@@ -26,6 +26,7 @@ EXAMPLES = 12
 ACCOUNTS = {"tracer": (Role.TRACER, "D1"), "supervisor": (Role.SUPERVISOR, "CITY"),
             "administrator": (Role.ADMINISTRATOR, "CITY"), "privacy": (Role.PRIVACY_OFFICER, "CITY")}
 TOKENS: dict[str, str] = {}
+ENVIRONMENT: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +37,10 @@ def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("schemathesis")
     engine = make_engine(f"sqlite:///{folder / 'api.db'}")
     upgrade(engine)
-    monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv("EPITRACE_TODAY", "2026-03-15")
     from epitrace.feed import generate_key
 
     generate_key(folder / "feed.pem")
-    monkeypatch.setenv("EPITRACE_FEED_KEY", str(folder / "feed.pem"))
-    request.addfinalizer(monkeypatch.undo)
+    ENVIRONMENT.update(EPITRACE_TODAY="2026-03-15", EPITRACE_FEED_KEY=str(folder / "feed.pem"))
     from epitrace.intake.labs import parse_lab_csv
     from epitrace.storage.audit import Actor
     from epitrace.storage.labs import import_lab_rows
@@ -72,7 +70,9 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture])
-def test_api_answers_within_its_schema(case) -> None:  # type: ignore[no-untyped-def]
+def test_api_answers_within_its_schema(case, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name, value in ENVIRONMENT.items():  # set per test: the autouse clean_environ fixture clears EPITRACE_*
+        monkeypatch.setenv(name, value)
     for account in ACCOUNTS:  # every generated request, as each account
         case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[account]}"},
                                checks=[not_a_server_error, response_schema_conformance, content_type_conformance])

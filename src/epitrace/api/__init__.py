@@ -1,4 +1,4 @@
-"""The HTTP service: a JSON API under /api and the staff web app, one FastAPI application."""
+"""The JSON API under /api (thin routes by resource, pydantic schemas) and the app factory that adds the pages."""
 
 from epitrace.api._app import create_app
 
