@@ -19,17 +19,33 @@ plt.rcParams.update({"font.size": 10, "axes.titlesize": 12, "axes.spines.top": F
 
 
 def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figure:
-    """Bars per period; periods with 1 to threshold-1 cases are drawn as hatched 'suppressed' bars."""
+    """Bars per period; suppressed periods are hatched bars that do not show their value.
+
+    ``curve`` is a released curve (``period``, ``cases`` null where suppressed, ``status``), or
+    plain counts (``period``, ``cases``), where 1 to threshold-1 counts as suppressed. A "<threshold"
+    period is drawn at threshold-1; a period withheld to protect another ("x") as a pale band of
+    the full height, so neither shows its value.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=150)
-    periods, counts = curve["period"].to_list(), curve["cases"].to_list()
-    shown = [(p, c) for p, c in zip(periods, counts, strict=True) if c >= threshold]
-    hidden = [p for p, c in zip(periods, counts, strict=True) if 0 < c < threshold]
+    periods = curve["period"].to_list()
+    if "status" in curve.columns:
+        status = curve["status"].to_list()
+    else:
+        status = ["primary" if 0 < c < threshold else "released" for c in curve["cases"].to_list()]
+    counts = curve["cases"].to_list()
+    shown = [(p, c) for p, c, s in zip(periods, counts, status, strict=True) if s == "released" and c > 0]
+    hidden = [p for p, s in zip(periods, status, strict=True) if s == "primary"]
+    withheld = [p for p, s in zip(periods, status, strict=True) if s == "secondary"]
     width = 0.85 if len(periods) < 2 else 0.85 * (periods[1] - periods[0]).days
+    top = max([c for _, c in shown] + [threshold]) * 1.25
     if shown:
         ax.bar([p for p, _ in shown], [c for _, c in shown], width=width, color=BLUE, label="new cases")
     if hidden:
         ax.bar(hidden, [threshold - 1] * len(hidden), width=width, color="white", edgecolor=GREY, hatch="///",
                label=f"1-{threshold - 1} cases (suppressed)")
+    if withheld:
+        ax.bar(withheld, [top] * len(withheld), width=width, color="#EEEEEE", edgecolor=GREY, hatch="..",
+               label="withheld to protect a small count")
     ax.set_ylabel("new cases")
     ax.set_title(title)
     ax.legend(frameon=False, loc="best")
@@ -40,7 +56,7 @@ def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figur
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     if len(periods) == 1:
         ax.set_xlim(periods[0] - timedelta(days=3), periods[0] + timedelta(days=3))
-    ax.set_ylim(0, max([*counts, threshold]) * 1.25)
+    ax.set_ylim(0, top)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
