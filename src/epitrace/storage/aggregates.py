@@ -26,6 +26,8 @@ How a release is made
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -204,7 +206,7 @@ class _Source:
 
     @cached_property
     def status(self) -> dict[Cell, Suppression]:
-        return protect(self.table.values, self.table.relations, threshold=self.threshold)
+        return _protected(self.table, threshold=self.threshold)
 
     @property
     def where(self) -> str:
@@ -224,6 +226,27 @@ class _Source:
     @property
     def name(self) -> str:
         return "all jurisdictions" if self.node == EVERYWHERE else self.node
+
+
+_PATTERNS: OrderedDict[str, dict[Cell, Suppression]] = OrderedDict()
+_PATTERNS_KEPT = 16
+
+
+def _protected(table: LinkedTable, *, threshold: int) -> dict[Cell, Suppression]:
+    """``protect`` of the table, remembered for the same counts: the audit solves many small LPs.
+
+    The pattern depends on the counts and the threshold only, so a remembered one is the one
+    that would be computed again.
+    """
+    digest = hashlib.sha256(repr((threshold, sorted(table.values.items()), table.relations)).encode()).hexdigest()
+    if digest in _PATTERNS:
+        _PATTERNS.move_to_end(digest)
+        return _PATTERNS[digest]
+    pattern = protect(table.values, table.relations, threshold=threshold)
+    _PATTERNS[digest] = pattern
+    while len(_PATTERNS) > _PATTERNS_KEPT:
+        _PATTERNS.popitem(last=False)
+    return pattern
 
 
 def _source(session: Session, scope: Scope) -> _Source:
@@ -277,7 +300,7 @@ def _kpis(source: _Source, *, today: date) -> Kpis:
         if column != "cases":  # the case table's all-time cells, suppressed with the curves they add up to
             own = dict(zip(counts["jurisdiction"].to_list(), counts[column].to_list(), strict=True))
             tables = tables.merge(count_table(own, source.tree, table=f"kpi:{column}"))
-    status = protect(tables.values, tables.relations, threshold=source.threshold)
+    status = _protected(tables, threshold=source.threshold)
     exact = compute_kpis(source.scoped(source.cases), source.scoped(tasks), today=today)
 
     def count(column: str | None) -> tuple[int | None, Suppression]:
@@ -321,7 +344,7 @@ def _clusters(source: _Source) -> Clusters:
     for name, _, members in groups:
         own = members.group_by("jurisdiction").len()
         tables = tables.merge(count_table(dict(own.iter_rows()), source.tree, table=name))
-    status = protect(tables.values, tables.relations, threshold=t)
+    status = _protected(tables, threshold=t)
     rows = []
     for name, row, members in groups:
         count, how = cell_of(tables, status, Cell(name, source.where, "all"))
