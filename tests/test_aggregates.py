@@ -429,3 +429,231 @@ def test_rt_is_computed_from_the_released_curve_alone_9(downloads, user: str) ->
         assert len(rt["data"]) == 9  # every city day is large enough
     else:
         assert rt["data"] == [] and withheld == 9  # every D1 week has a suppressed day
+
+
+def aggregate_entries(engine) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+    with write_session(engine) as session:
+        return list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+def page_client(world: dict, username: str) -> TestClient:
+    client = TestClient(world["app"], base_url="https://testserver", follow_redirects=False)
+    assert client.post("/login", data={"username": username, "password": PASSWORD, "next": "/dashboard"}).status_code == 303
+    return client
+
+
+@pytest.mark.parametrize("user", ["epi-d1", "tracer-d1"])
+def test_a_district_report_holds_only_its_cases_9(attack_world, monkeypatch, tmp_path: Path, user: str) -> None:
+    import polars as pl
+
+    from epitrace.storage.analytics import cases_frame
+    from epitrace.storage.scope import EVERYWHERE
+
+    monkeypatch.setenv("EPITRACE_TODAY", TODAY.isoformat())
+    with write_session(attack_world["engine"]) as session:
+        cases = cases_frame(session, EVERYWHERE)
+    in_d1, everywhere = cases.filter(pl.col("jurisdiction") == "D1").height, cases.height
+    assert (in_d1, everywhere) == (sum(D1), sum(D1) + sum(D2))
+    client = client_for(attack_world, user)
+    before = len(aggregate_entries(attack_world["engine"]))
+    pdf = client.get("/api/reports/report.pdf")
+    assert pdf.status_code == 200 and pdf.content[:5] == b"%PDF-"
+    entry = aggregate_entries(attack_world["engine"])[before:]
+    assert [(e.action, e.record_type, e.record_id) for e in entry] == [
+        ("report", "aggregate", f"report by report date as of {TODAY} of D1")]
+    data = client.get("/api/reports/report.json").json()
+    assert data["jurisdiction"] == "D1" and data["total_cases"] == in_d1
+    counted = [r["cases"] for r in data["curve"]["data"]]
+    assert sum(c for c in counted if isinstance(c, int)) + 4 * counted.count("<5") + 13 * counted.count("x") >= in_d1
+    assert sum(c for c in counted if isinstance(c, int)) < in_d1 < everywhere
+    assert [c["cases"] for c in data["clusters"] if c["where"] == "Blue Door Café"] == ["<5"]  # 3 of its 7 cases
+    if user == "epi-d1":  # the same report written by the command line for D1 counts the same cases
+        from typer.testing import CliRunner
+
+        from epitrace.cli import app
+
+        monkeypatch.setenv("EPITRACE_DATABASE_URL", attack_world["url"])
+        result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "d1"), "--jurisdiction", "D1"],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        html = (tmp_path / "d1" / "report.html").read_text(encoding="utf-8")
+        assert f"D1, as of {TODAY}. {in_d1} cases in all." in html
+        assert json.loads((tmp_path / "d1" / "report.json").read_text())["curve"] == data["curve"]
+
+
+def test_every_aggregate_read_writes_exactly_one_audit_entry_and_the_chain_verifies(attack_world, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from epitrace.cli import app
+
+    monkeypatch.setenv("EPITRACE_TODAY", TODAY.isoformat())
+    api, page = client_for(attack_world, "epi-city"), page_client(attack_world, "epi-city")
+    reads = [(api, "/api/analytics/curve?by_jurisdiction=true&interval=week", "curve by report date per week and jurisdiction"),
+             (api, "/api/analytics/rt", "rt by report date"),
+             (api, "/api/analytics/kpis", f"kpis as of {TODAY}"),
+             (api, "/api/analytics/clusters", "clusters"),
+             (api, "/api/reports/report.json", f"report data by report date as of {TODAY}"),
+             (api, "/api/reports/report.pdf", f"report by report date as of {TODAY}"),
+             (page, "/dashboard", f"dashboard by report date as of {TODAY}")]
+    for client, path, what in reads:
+        before = len(aggregate_entries(attack_world["engine"]))
+        assert client.get(path).status_code == 200, path
+        new = aggregate_entries(attack_world["engine"])[before:]
+        assert [(e.actor, e.action, e.record_type, e.record_id, e.person_id, e.purpose) for e in new] == [
+            ("user:epi-city", "report", "aggregate", f"{what} of all jurisdictions", None, "surveillance")], path
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", attack_world["url"])
+    runner = CliRunner()
+    for command in (["curve"], ["kpis"], ["curve", "--jurisdiction", "D2", "--by", "onset"]):
+        before = len(aggregate_entries(attack_world["engine"]))
+        assert runner.invoke(app, command, catch_exceptions=False).exit_code == 0
+        assert len(aggregate_entries(attack_world["engine"])) == before + 1
+    assert aggregate_entries(attack_world["engine"])[-1].record_id == "curve by onset date per day of D2"
+    verify = runner.invoke(app, ["audit", "verify"], catch_exceptions=False)
+    assert verify.exit_code == 0 and "entries verify" in verify.output
+
+
+def test_aggregates_require_a_scope_and_an_actor(attack_world) -> None:
+    from epitrace.errors import InputError
+    from epitrace.storage import aggregates
+    from epitrace.storage.audit import Actor
+    from epitrace.storage.models import Jurisdiction
+    from epitrace.storage.scope import EVERYWHERE, Scope
+
+    with write_session(attack_world["engine"]) as session:
+        with pytest.raises(TypeError, match="a Scope is required"):
+            aggregates.curve(session, None, actor=Actor("t"))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="an audit Actor is required"):
+            aggregates.kpis(session, EVERYWHERE, actor="t", today=TODAY)  # type: ignore[arg-type]
+        city = session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == "CITY"))
+        with pytest.raises(InputError, match="one jurisdiction and everything below it"):
+            aggregates.curve(session, Scope(frozenset({city})), actor=Actor("t"))
+
+
+def test_a_three_case_database_shows_no_3_in_kpis_9(tmp_path: Path, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from epitrace.cli import app
+
+    url = f"sqlite:///{tmp_path / 'three.db'}"
+    build_world(url, {"D1": [2, 0, 1]})
+    monkeypatch.setenv("EPITRACE_TODAY", TODAY.isoformat())
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
+    engine = make_engine(url)
+    world = {"app": create_app(engine)}
+    for user in ("epi-city", "epi-d1"):
+        kpis = client_for(world, user).get("/api/analytics/kpis").json()["data"]
+        shown = [(r["value"], r["numerator"], r["denominator"]) for r in kpis]
+        assert shown == [(None, None, "<5"), (None, None, "<5"), (None, 0, 0), (None, 0, 0), (None, 0, "<5")], user
+        report = client_for(world, user).get("/api/reports/report.json").json()
+        assert report["kpis"] == kpis and report["total_cases"] == "<5"
+        assert "3" not in json.dumps([[r["value"], r["numerator"], r["denominator"]] for r in report["kpis"]])
+        dashboard = page_client(world, user).get("/dashboard").text
+        assert "&lt;5 case(s) in your jurisdiction" in dashboard
+        table = dashboard[dashboard.index("<h2>KPIs</h2>"):]
+        assert '<td class="num">3</td>' not in table and "67%" not in table and "33%" not in table
+    lines = CliRunner().invoke(app, ["kpis", "--format", "csv"], catch_exceptions=False).stdout.splitlines()
+    assert [line.split(",")[1:4] for line in lines[1:]] == [["", "", "<5"], ["", "", "<5"], ["", "0", "0"], ["", "0", "0"],
+                                                            ["", "0", "<5"]]
+    engine.dispose()
+
+
+def test_report_command_honours_epitrace_today(attack_world, monkeypatch, tmp_path: Path) -> None:
+    """The demo's "today" (EPITRACE_TODAY) is the report's, so its KPIs are the dashboard's (issue 9, point 7)."""
+    from typer.testing import CliRunner
+
+    from epitrace.cli import app
+
+    demo_today = "2026-03-16"  # the contacts' test tasks (due 2026-03-18) are not due yet; by the real date they are
+    monkeypatch.setenv("EPITRACE_TODAY", demo_today)
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", attack_world["url"])
+    result = CliRunner().invoke(app, ["report", "--out", str(tmp_path / "r")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert data["today"] == demo_today
+    assert f"as of {demo_today}." in (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    tested = {r["kpi"]: r for r in data["kpis"]}["share of contacts tested by the due date"]
+    assert (tested["numerator"], tested["denominator"]) == (0, 0)
+    assert data["kpis"] == client_for(attack_world, "epi-city").get("/api/analytics/kpis").json()["data"]
+    dashboard = page_client(attack_world, "epi-city").get("/dashboard").text
+    assert "<td>share of contacts tested by the due date</td><td class=\"num\">n/a</td><td class=\"num\">0</td>" in dashboard
+    kpis = CliRunner().invoke(app, ["kpis"], catch_exceptions=False)
+    assert json.loads(kpis.stdout) == data["kpis"]
+
+
+@pytest.mark.parametrize("module", ["epitrace.analytics.release", "epitrace.analytics.curves"])
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert tried > 0 and failures == 0
+
+
+def statuses(values: dict, relations: list) -> dict[str, str]:
+    return {k: v.value for k, v in protect(values, relations, threshold=5).items()}
+
+
+def test_a_lone_small_cell_gets_a_complement_that_can_move() -> None:
+    # 1 + 5 = 6 would pin both (the "x" is at least 5, the "<5" at least 1), so the total goes instead.
+    got = statuses({"T": 16, "a": 1, "b": 5, "c": 5, "d": 5}, [("T", ["a", "b", "c", "d"])])
+    assert got == {"T": "secondary", "a": "primary", "b": "secondary", "c": "released", "d": "released"}
+    # Two "<5" that add up to 8 are both 4: the total is withheld.
+    assert statuses({"T": 8, "a": 4, "b": 4}, [("T", ["a", "b"])]) == {"T": "secondary", "a": "primary", "b": "primary"}
+    # Zeros identify nobody and are never withheld.
+    assert statuses({"T": 7, "a": 0, "b": 3, "c": 4}, [("T", ["a", "b", "c"])]) == {
+        "T": "released", "a": "released", "b": "primary", "c": "primary"}
+
+
+def test_protect_refuses_tables_that_do_not_add_up() -> None:
+    with pytest.raises(ValueError, match="does not add up: 9 != sum of parts 8"):
+        protect({"T": 9, "a": 4, "b": 4}, [("T", ["a", "b"])])
+    with pytest.raises(ValueError, match="names cells without a count"):
+        protect({"T": 9}, [("T", ["a"])])
+
+
+def milp_ranges(values: dict, relations: list, status: dict, *, threshold: int = 5) -> dict:
+    """An exact integer attacker on a table: each withheld cell's [min, max] given everything released."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    keys = sorted(values, key=repr)
+    index = {k: i for i, k in enumerate(keys)}
+    a = np.zeros((len(relations), len(keys)))
+    for row, (total, parts) in enumerate(relations):
+        a[row, index[total]] = 1
+        for p in parts:
+            a[row, index[p]] -= 1
+    low = np.array([values[k] if status[k] == "released" else 1 if status[k] == "primary" else threshold for k in keys], float)
+    high = np.array([values[k] if status[k] == "released" else threshold - 1 if status[k] == "primary" else 10_000
+                     for k in keys], float)
+    ranges = {}
+    for k in keys:
+        if status[k] == "released":
+            continue
+        c = np.zeros(len(keys))
+        c[index[k]] = 1
+        found = [milp(sign * c, integrality=np.ones(len(keys)), bounds=Bounds(low, high),
+                      constraints=LinearConstraint(a, 0, 0)) for sign in (1, -1)]
+        assert all(f.status == 0 for f in found)
+        ranges[k] = (round(found[0].fun), round(-found[1].fun))
+    return ranges
+
+
+def test_no_withheld_cell_of_random_two_way_tables_is_pinned() -> None:
+    rng = np.random.default_rng(9)
+    withheld = 0
+    for _ in range(25):
+        rows, cols = int(rng.integers(2, 5)), int(rng.integers(3, 8))
+        kind = rng.random((rows, cols))
+        inner = np.where(kind < 0.2, 0, np.where(kind < 0.55, rng.integers(1, 5, (rows, cols)), rng.integers(5, 31, (rows, cols))))
+        values = {(r, c): int(inner[r, c]) for r in range(rows) for c in range(cols)}
+        values |= {(r, "all"): int(inner[r].sum()) for r in range(rows)}
+        values |= {("all", c): int(inner[:, c].sum()) for c in range(cols)} | {("all", "all"): int(inner.sum())}
+        relations = [((r, "all"), [(r, c) for c in range(cols)]) for r in range(rows)]
+        relations += [(("all", c), [(r, c) for r in range(rows)]) for c in range(cols)]
+        relations += [(("all", "all"), [("all", c) for c in range(cols)])]
+        status = {k: v.value for k, v in protect(values, relations, threshold=5).items()}
+        assert all(status[k] == "primary" for k, v in values.items() if 0 < v < 5)
+        ranges = milp_ranges(values, relations, status)
+        withheld += len(ranges)
+        assert {k: r for k, r in ranges.items() if r[0] == r[1]} == {}, (inner, status)
+    assert withheld > 100

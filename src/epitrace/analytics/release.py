@@ -275,7 +275,7 @@ def released_rt(days: pl.DataFrame, weeks: pl.DataFrame, *, threshold: int, si_m
     local, imported = counts.copy(), np.zeros_like(counts)
     local[0], imported[0] = 0.0, counts[0]
     table = estimate_rt(Incidence(local, imported), si_mean=si_mean, si_sd=si_sd)
-    released = np.concatenate([[0], np.cumsum((days["status"] != Suppression.RELEASED).to_numpy())])
+    released = np.concatenate([[0], np.cumsum((days["status"] != Suppression.RELEASED.value).to_numpy())])
     starts, ends = table["t_start"].to_numpy(), table["t_end"].to_numpy()
     keep = released[ends] - released[starts - 1] == 0
     return table.filter(pl.Series(keep)), int((~keep).sum())

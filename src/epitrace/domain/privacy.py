@@ -16,7 +16,7 @@ Secondary (complementary) suppression
 
     1. *Singleton rule.* In every relation (a total and its parts) that has exactly one suppressed
        cell, also suppress the smallest released non-zero cell of that relation, a part or the
-       total (ties: the first key). Repeat until no relation has exactly one suppressed cell.
+       total (ties: the first key by ``repr``). Repeat until no relation has exactly one suppressed cell.
     2. *Audit and repair.* The singleton rule is necessary but not enough (two small cells in a
        row can still be pinned by their sum; a cell can be exposed through a chain of rows and
        columns). So every suppressed cell is audited against the attacker who knows every
@@ -110,8 +110,8 @@ def protect(values: Mapping[K, int], relations: Iterable[tuple[K, Sequence[K]]],
     Parameters
     ----------
     values
-        Every cell's count. Keys must be sortable: ties are broken by key order, so the same
-        table always gets the same pattern (a pattern that changed between requests would
+        Every cell's count, by any hashable key. Ties are broken by the keys' ``repr``, so the
+        same table always gets the same pattern (a pattern that changed between requests would
         give cells away by comparison).
     relations
         ``(total, parts)``: the total's count is the sum of its parts' counts.
@@ -145,7 +145,7 @@ def protect(values: Mapping[K, int], relations: Iterable[tuple[K, Sequence[K]]],
     for key, count in values.items():
         if count < 0:
             raise ValueError(f"cell {key!r} has a negative count {count}")
-    rank = {k: i for i, k in enumerate(sorted(values))}  # type: ignore[type-var]
+    rank = {k: i for i, k in enumerate(sorted(values, key=repr))}
     status = {k: Suppression.PRIMARY if 0 < v < threshold else Suppression.RELEASED for k, v in values.items()}
     by_cell: dict[K, list[int]] = defaultdict(list)
     for i, cells in enumerate(rels):
@@ -224,6 +224,9 @@ class _Auditor:
         hidden_per_rel = [sum(self._hidden(c, extra) for c in self.rels[r]) for r in rels]
         if any(h == 1 and cell in self.rels[r] for h, r in zip(hidden_per_rel, rels, strict=True)):
             return False
+        if len(rels) == 1:  # one equation over a box: interval arithmetic is exact, no LP needed
+            low, high = self._interval(cell, rels[0], extra)
+            return high - low >= 1
         solutions = self._solve(cells, index, rels, extra, target=cell)
         truth = [self.values[c] for c in cells]
         ok = False
@@ -234,15 +237,35 @@ class _Auditor:
             ok = ok or cell in moved
         return ok
 
+    def _bounds(self, cell, extra) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        if not self._hidden(cell, extra):
+            return self.values[cell], self.values[cell]
+        if self.status[cell] is Suppression.PRIMARY and cell != extra:
+            return 1, self.threshold - 1
+        return self.threshold, self.cap
+
+    def _interval(self, cell, r: int, extra) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        """The cell's range from one relation, total - sum(parts) = 0, every other cell within its bounds."""
+        low = high = 0.0  # range of the relation's other terms, signed as the cell's own term
+        sign_of = {c: 1.0 if i == 0 else -1.0 for i, c in enumerate(self.rels[r])}
+        for other in self.rels[r]:
+            if other == cell:
+                continue
+            lo, hi = self._bounds(other, extra)
+            factor = -sign_of[other] * sign_of[cell]  # cell = factor-weighted sum of the others
+            low, high = low + min(factor * lo, factor * hi), high + max(factor * lo, factor * hi)
+        lo, hi = self._bounds(cell, extra)
+        return max(lo, low), min(hi, high)
+
     def _solve(self, cells, index, rels, extra, *, target):  # type: ignore[no-untyped-def]
-        """Vertices of the attacker's polytope: far along a fixed mixed direction, then max and min of the target."""
+        """Vertices of the attacker's polytope: the target's max, then (unless that moved it) its min."""
         import numpy as np
         from scipy.optimize import linprog
         from scipy.sparse import lil_matrix
 
         t = self.threshold
         n = len(cells)
-        a = lil_matrix((len(rels), n))
+        a = np.zeros((len(rels), n)) if n * len(rels) <= 40_000 else lil_matrix((len(rels), n))  # dense is faster when small
         b = np.zeros(len(rels))
         for row, r in enumerate(rels):
             for position, c in enumerate(self.rels[r]):
@@ -252,16 +275,14 @@ class _Auditor:
                 else:
                     b[row] -= sign * self.values[c]
         bounds = [(1, t - 1) if self.status[c] is Suppression.PRIMARY and c != extra else (t, self.cap) for c in cells]
-        direction = np.where(np.arange(n) % 2 == 0, 1.0, -1.0) * (1 + (np.arange(n) * 7919 % 13) / 13)
-        objectives = [direction, -direction] if n > 2 else []
         unit = np.zeros(n)
         unit[index[target]] = 1.0
-        objectives += [-unit, unit]
+        objectives = [-unit, unit]  # max, then min; each vertex also certifies the other cells it moves
         truth = self.values[target]
         solutions = []
-        a_csr = a.tocsr()
+        matrix = a if isinstance(a, np.ndarray) else a.tocsr()
         for objective in objectives:
-            result = linprog(objective, A_eq=a_csr, b_eq=b, bounds=bounds, method="highs")
+            result = linprog(objective, A_eq=matrix, b_eq=b, bounds=bounds, method="highs")
             if result.status != 0:
                 continue  # numerical trouble: treat as no evidence of protection (conservative)
             solutions.append(result.x)

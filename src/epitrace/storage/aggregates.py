@@ -27,6 +27,7 @@ How a release is made
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
@@ -230,6 +231,7 @@ class _Source:
 
 _PATTERNS: OrderedDict[str, dict[Cell, Suppression]] = OrderedDict()
 _PATTERNS_KEPT = 16
+_PATTERNS_LOCK = threading.Lock()  # the service answers requests from several threads
 
 
 def _protected(table: LinkedTable, *, threshold: int) -> dict[Cell, Suppression]:
@@ -239,13 +241,15 @@ def _protected(table: LinkedTable, *, threshold: int) -> dict[Cell, Suppression]
     that would be computed again.
     """
     digest = hashlib.sha256(repr((threshold, sorted(table.values.items()), table.relations)).encode()).hexdigest()
-    if digest in _PATTERNS:
-        _PATTERNS.move_to_end(digest)
-        return _PATTERNS[digest]
+    with _PATTERNS_LOCK:
+        if digest in _PATTERNS:
+            _PATTERNS.move_to_end(digest)
+            return _PATTERNS[digest]
     pattern = protect(table.values, table.relations, threshold=threshold)
-    _PATTERNS[digest] = pattern
-    while len(_PATTERNS) > _PATTERNS_KEPT:
-        _PATTERNS.popitem(last=False)
+    with _PATTERNS_LOCK:
+        _PATTERNS[digest] = pattern
+        while len(_PATTERNS) > _PATTERNS_KEPT:
+            _PATTERNS.popitem(last=False)
     return pattern
 
 

@@ -97,19 +97,3 @@ def place_cluster_members_frame(session: Session) -> pl.DataFrame:
     frame = _frame(rows, {"cluster_id": pl.Int64, "place": pl.String, "kind": pl.String, "residential": pl.Boolean,
                           "status": pl.String, "first": pl.Datetime("us"), "last": pl.Datetime("us"), "case_id": pl.Int64})
     return frame.with_columns(pl.col("first").dt.date(), pl.col("last").dt.date())
-
-
-def place_clusters_frame(session: Session) -> pl.DataFrame:
-    """Co-location clusters: ``cluster_id, place, kind, cases, first, last, status``."""
-    rows = session.execute(
-        select(Cluster.id, Place.name, Place.kind, ClusterCase.case_id, Cluster.first_start, Cluster.last_end, Cluster.status)
-        .join(Place, Place.id == Cluster.place_id)
-        .join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
-    ).all()
-    frame = _frame(rows, {"cluster_id": pl.Int64, "place": pl.String, "kind": pl.String, "case_id": pl.Int64,
-                          "first": pl.Datetime("us"), "last": pl.Datetime("us"), "status": pl.String})
-    return (
-        frame.group_by("cluster_id", "place", "kind", "status")
-        .agg(pl.col("case_id").n_unique().alias("cases"), pl.col("first").min().dt.date(), pl.col("last").max().dt.date())
-        .sort(["cases", "cluster_id"], descending=[True, False])
-    )
