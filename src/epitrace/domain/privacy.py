@@ -14,18 +14,22 @@ Secondary (complementary) suppression
     days. This is the standard cell-suppression method of statistical offices (Cox 1980; the
     "minimum value" cost of tau-ARGUS), in two steps:
 
-    1. *Singleton rule.* In every relation (a total and its parts) that has exactly one suppressed
-       cell, also suppress the smallest released non-zero cell of that relation, a part or the
-       total (ties: the first key by ``repr``). Repeat until no relation has exactly one suppressed cell.
+    1. *Singleton rule.* In every relation (a total and its parts) that has exactly one
+       suppressed cell, also suppress the smallest released non-zero cell of that relation, a
+       part or the total (ties: the first key by ``repr``). Repeat until no relation has exactly
+       one suppressed cell.
     2. *Audit and repair.* The singleton rule is necessary but not enough (two small cells in a
        row can still be pinned by their sum; a cell can be exposed through a chain of rows and
        columns). So every suppressed cell is audited against the attacker who knows every
        relation and every released cell, that primary cells lie in ``[1, threshold - 1]`` and
        secondary ones in ``[threshold, ...)`` (they were released non-zero counts, which are
        never below the threshold): the linear programmes min and max of the cell over that
-       feasible set. A cell whose range is narrower than one case is *exposed*; it is repaired by
-       suppressing the smallest released non-zero cell (those in its own relations first) that
-       gives it a range, or, when none does alone, the smallest one, and auditing again.
+       feasible set (for a cell linked through a single relation, the same range by interval
+       arithmetic, which is exact there). A cell whose range is narrower than one case is
+       *exposed*; it is repaired by suppressing the smallest released non-zero cell (those in
+       its own relations first) that gives it a range, or, when none does alone, the smallest
+       one, and auditing again. The audit is the LP relaxation; tests check the result against
+       an exact integer (MILP) attacker.
 
     Suppressing one more cell only turns a fixed value into a range that contains it, so it can
     never narrow another cell's range: cells that pass the audit stay protected and the loop

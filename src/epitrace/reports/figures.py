@@ -63,12 +63,21 @@ def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figur
 
 
 def rt_figure(rt: pl.DataFrame, *, first_day: date, si: str) -> Figure:
-    """Posterior mean of Rt with its 50% and 95% credible intervals, by the end of each window."""
+    """Posterior mean of Rt with its 50% and 95% credible intervals, by the end of each window.
+
+    Windows left out (e.g. because a day's count is suppressed) leave a gap, not a line across.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=150)
+    if rt.height:
+        every = pl.DataFrame({"t_end": list(range(int(rt["t_end"].min()), int(rt["t_end"].max()) + 1))})
+        rt = every.join(rt, on="t_end", how="left").fill_nan(None)
     ends = [first_day + timedelta(days=int(t) - 1) for t in rt["t_end"].to_list()]
-    ax.fill_between(ends, rt["q2_5"].to_list(), rt["q97_5"].to_list(), color=SKY, alpha=0.35, linewidth=0, label="95% credible interval")
-    ax.fill_between(ends, rt["q25"].to_list(), rt["q75"].to_list(), color=SKY, alpha=0.7, linewidth=0, label="50% credible interval")
-    ax.plot(ends, rt["mean"].to_list(), color=BLUE, linewidth=2, label="posterior mean")
+    def values(column: str) -> list[float]:
+        return [float("nan") if v is None else v for v in rt[column].to_list()]
+
+    ax.fill_between(ends, values("q2_5"), values("q97_5"), color=SKY, alpha=0.35, linewidth=0, label="95% credible interval")
+    ax.fill_between(ends, values("q25"), values("q75"), color=SKY, alpha=0.7, linewidth=0, label="50% credible interval")
+    ax.plot(ends, values("mean"), color=BLUE, linewidth=2, label="posterior mean")
     ax.axhline(1.0, color=VERMILION, linestyle="--", linewidth=1.2, label="R = 1")
     ax.set_ylabel("reproduction number Rt")
     ax.set_title(f"Rt over 7-day windows (Cori method; serial interval {si})")
