@@ -174,6 +174,7 @@ class Attacker:
                 self._var((by, code, None))
         self.rows: list[tuple[dict[int, float], float, float]] = []
         self.targets: dict[str, dict[int, float]] = {}
+        self._seen: set[tuple] = set()
         self.soft: list[tuple[dict[int, float], float, float]] = []  # Rt infectiousness: used only if consistent
         for code in codes:  # the same cases by report and by onset; every case has a report date
             expr = {self.index["report", code, d]: 1.0 for d in days["report"]} | {self.index["report", code, None]: 1.0}
@@ -207,12 +208,12 @@ class Attacker:
         """A released cell: shown exactly, "<5" or "x" (the latter two are targets)."""
         if shown is None:
             return
-        if shown == f"<{self.t}":
-            self.bound(expr, 1.0, self.t - 1.0)
-            self.targets.setdefault(name, expr)
-        elif shown == "x":
-            self.bound(expr, float(self.t), np.inf)
-            self.targets.setdefault(name, expr)
+        if shown in (f"<{self.t}", "x"):
+            self.bound(expr, 1.0, self.t - 1.0) if shown != "x" else self.bound(expr, float(self.t), np.inf)
+            key = tuple(sorted(expr.items()))  # one cell released in several places is one target
+            if key not in self._seen:
+                self._seen.add(key)
+                self.targets[name] = expr
         else:
             self.bound(expr, float(shown), float(shown))
 
@@ -378,12 +379,12 @@ def downloads(attack_world) -> dict:  # type: ignore[no-untyped-def]
 SCOPES = {"epi-city": ["CITY", "D1", "D2"], "epi-d1": ["D1"]}
 
 
-@pytest.mark.parametrize("user", ["epi-city", "epi-d1"])
-def test_reconstruction_attack_recovers_no_suppressed_cell_9(downloads, user: str) -> None:
+@pytest.mark.parametrize(("user", "withheld"), [("epi-city", 50), ("epi-d1", 25)])
+def test_reconstruction_attack_recovers_no_suppressed_cell_9(downloads, user: str, withheld: int) -> None:
     ranges, used_infectiousness = attacker_for(downloads[user], SCOPES[user], scope_codes=SCOPES[user]).run()
     recovered = {name: r for name, r in ranges.items() if r[0] == r[1]}
     print(f"{user}: {len(ranges)} suppressed cells, {len(recovered)} recovered; Rt infectiousness used: {used_infectiousness}")
-    assert len(ranges) >= 40  # the world has plenty to protect: "<5" days, their complements, KPI counts, clusters
+    assert len(ranges) >= withheld  # plenty to protect: "<5" days, their complements, KPI counts, cluster sizes
     assert recovered == {}
 
 
@@ -392,6 +393,7 @@ def test_the_same_attacker_breaks_the_old_release_9(attack_world, user: str, at_
     """The attacker has teeth: each view suppressed alone and Rt from true counts gave cells away."""
     ranges, _ = attacker_for(old_release(attack_world["engine"], SCOPES[user]), SCOPES[user], scope_codes=SCOPES[user]).run()
     recovered = [name for name, r in ranges.items() if r[0] == r[1]]
+    print(f"{user}, old release: {len(ranges)} suppressed cells, {len(recovered)} recovered")
     assert len(recovered) >= at_least, recovered
 
 
