@@ -98,7 +98,7 @@ def add_clusters_and_contacts(url: str) -> None:
         for i, case_id in enumerate([*d1[20:26], *d2[20:23]]):
             workbench.record_contact(session, EVERYWHERE, case_id, Identity(f"Contact{i}", "Named", date(1970, 1, 1 + i)),
                                      actor=Actor("test"), setting="household", last_exposure=TODAY - timedelta(days=6),
-                                     identified_on=TODAY - timedelta(days=5))
+                                     identified_on=TODAY - timedelta(days=5), confirmed=True)
         session.flush()
         notify = session.scalars(select(Task).where(Task.kind == "notify").order_by(Task.id)).all()
         for task in notify[:5]:
