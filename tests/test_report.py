@@ -23,8 +23,11 @@ def test_report_files_suppression_and_no_identifiers(cli, engine) -> None:
     out = cli.cwd / "out"
     html = (out / "report.html").read_text(encoding="utf-8")
     assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
-    for name in ("epicurve", "rt", "chains"):
+    for name in ("epicurve", "chains"):
         assert (out / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+    # Every day has 2 or 3 cases: an Rt drawn from them would give each day's count away (issue 9).
+    assert not (out / "rt.png").exists()
+    assert "Rt is not shown: every 7-day window includes a day whose count is suppressed." in html
     assert "Uniquename" not in html and "Given1" not in html
     assert "30 cases in all" in html
     assert "share of new cases already known contacts" in html
@@ -52,18 +55,28 @@ def test_curve_figure_hides_small_counts() -> None:
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["new cases", "1-4 cases (suppressed)"]
 
 
-def test_cluster_table_suppresses_and_never_names_homes() -> None:
-    from datetime import date
+def test_cluster_table_suppresses_and_never_names_homes(cli, engine) -> None:
+    from datetime import datetime
 
-    import polars as pl
+    from epitrace.storage import aggregates
+    from epitrace.storage.audit import Actor
+    from epitrace.storage.colocation import upsert_cluster
+    from epitrace.storage.db import write_session
+    from epitrace.storage.models import Place
+    from epitrace.storage.scope import EVERYWHERE
 
-    from epitrace.reports.report import _cluster_rows
-
-    places = pl.DataFrame({"cluster_id": [1, 2], "place": ["Home of household 12", "Blue Door Café"], "kind": ["home", "venue"],
-                           "status": ["proposed", "proposed"], "cases": [3, 9], "first": [date(2026, 3, 1)] * 2, "last": [date(2026, 3, 4)] * 2})
-    settings = pl.DataFrame(schema={"source_case": pl.Int64, "setting": pl.String, "cases": pl.UInt32, "first": pl.Date, "last": pl.Date})
-    rows = _cluster_rows(places, settings, threshold=5)
-    assert [(r["where"], r["cases"]) for r in rows] == [("a household (not named)", "<5"), ("Blue Door Café", 9)]
+    write_labs(cli.cwd / "labs.csv", *[lab_line(f"S{i}", given=f"G{i}", dob=f"19{50 + i}-01-01") for i in range(12)])
+    assert cli("import", "labs", "labs.csv").exit_code == 0
+    with write_session(engine) as session:
+        ids = session.scalars(select(Case.id).order_by(Case.id)).all()
+        home, cafe = Place(kind="home", name="Home of household 12"), Place(kind="venue", name="Blue Door Café")
+        session.add_all([home, cafe])
+        session.flush()
+        start, end = datetime(2026, 3, 1, 12), datetime(2026, 3, 4, 12)
+        upsert_cluster(session, place_id=home.id, case_ids=set(ids[:3]), first_start=start, last_end=end, evidence="e")
+        upsert_cluster(session, place_id=cafe.id, case_ids=set(ids[3:]), first_start=start, last_end=end, evidence="e")
+        rows = aggregates.clusters(session, EVERYWHERE, actor=Actor("test")).rows
+    assert [(r["where"], r["cases"]) for r in rows] == [("Blue Door Café", 9), ("a household (not named)", "<5")]
 
 
 def test_curve_and_kpis_commands(cli) -> None:
@@ -72,7 +85,9 @@ def test_curve_and_kpis_commands(cli) -> None:
     write_labs(cli.cwd / "labs.csv", *rows)
     cli("import", "labs", "labs.csv")
     curve = cli("curve", "--format", "csv").stdout.splitlines()
-    assert curve == ["label,cases", "2026-03-11,6", "2026-03-12,0", "2026-03-13,<5"]
+    # The week's 8 minus the 11th's 6 would give the 13th's "<5" away, so the 11th is withheld too (issue 9).
+    assert curve == ["label,cases", "2026-03-11,x", "2026-03-12,0", "2026-03-13,<5"]
+    assert cli("curve", "--format", "csv", "--interval", "week").stdout.splitlines() == ["label,cases", "2026-W11,8"]
     kpis = cli("kpis", "--format", "csv", "--today", "2026-03-14").stdout.splitlines()
     assert kpis[0] == "kpi,value,numerator,denominator,definition"
     assert kpis[-1].startswith("share of new cases already known contacts,0.0,0,8,")

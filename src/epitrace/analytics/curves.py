@@ -48,36 +48,107 @@ def epicurve_missing(cases: pl.DataFrame, *, by: By) -> int:
     return int(cases[DATE_COLUMN[by]].null_count())
 
 
+KPI_COUNTS: dict[str, tuple[str | None, str]] = {
+    "median days from result to interview": (None, "interviewed"),
+    "90th percentile days from result to interview": (None, "interviewed"),
+    "share of contacts notified within 24 h": ("notified", "notify_due"),
+    "share of contacts tested by the due date": ("tested_on_time", "tests_due"),
+    "share of new cases already known contacts": ("known", "cases"),
+}
+"""Each KPI's numerator and denominator, as columns of ``kpi_counts`` (None: no numerator)."""
+
+
+def _kpi_parts(cases: pl.DataFrame, contact_tasks: pl.DataFrame, *, today: date) -> dict[str, pl.DataFrame]:
+    """The rows each KPI counts, by the names of ``kpi_counts``' columns."""
+    notify = contact_tasks.filter((pl.col("kind") == "notify") & (pl.col("identified_on") <= today - timedelta(days=1)))
+    tests = contact_tasks.filter((pl.col("kind") == "test") & ((pl.col("due_on") < today) | (pl.col("status") == "done")))
+    return {
+        "cases": cases,
+        "interviewed": cases.filter(pl.col("interviewed_on").is_not_null()),
+        "notify_due": notify,
+        "notified": notify.filter((pl.col("status") == "done")
+                                  & ((pl.col("completed_on") - pl.col("identified_on")).dt.total_days() <= 1)),
+        "tests_due": tests,
+        "tested_on_time": tests.filter((pl.col("status") == "done") & (pl.col("completed_on") <= pl.col("due_on"))),
+        "known": cases.filter(pl.col("known_contact")),
+    }
+
+
+def kpi_counts(cases: pl.DataFrame, contact_tasks: pl.DataFrame, *, today: date) -> pl.DataFrame:
+    """The counts behind the KPIs, per jurisdiction: ``jurisdiction`` and one column per count.
+
+    Cases count where they are; contacts' tasks where the case that named them is (the
+    ``jurisdiction`` column of ``contact_tasks``). Summed over jurisdictions they are the
+    numerators and denominators ``kpis`` reports.
+    """
+    parts = _kpi_parts(cases, contact_tasks, today=today)
+    codes = sorted(set(cases["jurisdiction"].to_list()) | set(contact_tasks["jurisdiction"].to_list()
+                                                                 if "jurisdiction" in contact_tasks.columns else []))
+    frame = pl.DataFrame({"jurisdiction": codes}, schema={"jurisdiction": pl.String})
+    for name, rows in parts.items():
+        if "jurisdiction" not in rows.columns:
+            raise ValueError(f"kpi_counts needs a jurisdiction column in the {name} rows")
+        counts = rows.group_by("jurisdiction").agg(pl.len().cast(pl.Int64).alias(name))
+        frame = frame.join(counts, on="jurisdiction", how="left").with_columns(pl.col(name).fill_null(0))
+    return frame
+
+
 def kpis(cases: pl.DataFrame, contact_tasks: pl.DataFrame, *, today: date) -> pl.DataFrame:
     """The operational KPIs tracing teams are judged by.
 
     Columns ``kpi, value, numerator, denominator, definition``; ``value`` is a share (0-1) or days.
+    Counts are exact: what may be released of them is decided where they are released
+    (``storage.aggregates``).
     """
-    interviewed = cases.filter(pl.col("interviewed_on").is_not_null())
+    parts = _kpi_parts(cases, contact_tasks, today=today)
+    interviewed = parts["interviewed"]
     delays = (interviewed["interviewed_on"] - interviewed["reported_on"]).dt.total_days()
-    notify = contact_tasks.filter((pl.col("kind") == "notify") & (pl.col("identified_on") <= today - timedelta(days=1)))
-    notified = notify.filter((pl.col("status") == "done") & ((pl.col("completed_on") - pl.col("identified_on")).dt.total_days() <= 1))
-    tests = contact_tasks.filter((pl.col("kind") == "test") & ((pl.col("due_on") < today) | (pl.col("status") == "done")))
-    on_time = tests.filter((pl.col("status") == "done") & (pl.col("completed_on") <= pl.col("due_on")))
-    known = cases.filter(pl.col("known_contact"))
 
     def share(numerator: int, denominator: int) -> float | None:
         return numerator / denominator if denominator else None
 
-    rows = [
-        ("median days from result to interview", None if delays.is_empty() else float(delays.median()),  # type: ignore[arg-type]
-         None, interviewed.height, "interviewed_on minus the date the positive result arrived, median over interviewed cases"),
-        ("90th percentile days from result to interview", None if delays.is_empty() else float(delays.quantile(0.9, "nearest")),  # type: ignore[arg-type]
-         None, interviewed.height, "the same delay, 90th percentile"),
-        ("share of contacts notified within 24 h", share(notified.height, notify.height), notified.height, notify.height,
-         "contacts identified at least a day ago whose notification was done within a day of identification"),
-        ("share of contacts tested by the due date", share(on_time.height, tests.height), on_time.height, tests.height,
-         "test tasks whose due date has passed (or that are done) done on or before their due date"),
-        ("share of new cases already known contacts", share(known.height, cases.height), known.height, cases.height,
-         "cases who were someone's contact on or before their result arrived"),
-    ]
+    def counted(kpi: str) -> tuple[int | None, int]:
+        numerator, denominator = KPI_COUNTS[kpi]
+        return (None if numerator is None else parts[numerator].height), parts[denominator].height
+
+    values = {
+        "median days from result to interview": None if delays.is_empty() else float(delays.median()),  # type: ignore[arg-type]
+        "90th percentile days from result to interview":
+            None if delays.is_empty() else float(delays.quantile(0.9, "nearest")),  # type: ignore[arg-type]
+    }
+    definitions = {
+        "median days from result to interview":
+            "interviewed_on minus the date the positive result arrived, median over interviewed cases",
+        "90th percentile days from result to interview": "the same delay, 90th percentile",
+        "share of contacts notified within 24 h":
+            "contacts identified at least a day ago whose notification was done within a day of identification",
+        "share of contacts tested by the due date":
+            "test tasks whose due date has passed (or that are done) done on or before their due date",
+        "share of new cases already known contacts": "cases who were someone's contact on or before their result arrived",
+    }
+    rows = []
+    for kpi in KPI_COUNTS:
+        numerator, denominator = counted(kpi)
+        value = values[kpi] if kpi in values else share(numerator or 0, denominator)
+        rows.append((kpi, value, numerator, denominator, definitions[kpi]))
     return pl.DataFrame(rows, schema={"kpi": pl.String, "value": pl.Float64, "numerator": pl.Int64, "denominator": pl.Int64,
                                       "definition": pl.String}, orient="row")
+
+
+def setting_cluster_members(links: pl.DataFrame) -> pl.DataFrame:
+    """Members of each setting cluster: ``source_case, setting, case_id`` (the source included).
+
+    A setting cluster is a source case and the cases it is linked to through one setting;
+    rejected links and links without a setting are left out.
+    """
+    kept = links.filter((pl.col("certainty") != "rejected") & pl.col("setting").is_not_null())
+    schema = {"source_case": pl.Int64, "setting": pl.String, "case_id": pl.Int64}
+    if kept.is_empty():
+        return pl.DataFrame(schema=schema)
+    return pl.concat([
+        kept.select(pl.col("infector_case").alias("source_case"), "setting", pl.col("infector_case").alias("case_id")),
+        kept.select(pl.col("infector_case").alias("source_case"), "setting", pl.col("infectee_case").alias("case_id")),
+    ]).unique().cast(schema).sort(["source_case", "setting", "case_id"])  # type: ignore[arg-type]
 
 
 def setting_clusters(links: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
@@ -86,19 +157,39 @@ def setting_clusters(links: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
     Columns ``source_case, setting, cases`` (source included), ``first``, ``last`` (report dates).
     Rejected links are left out.
     """
-    kept = links.filter((pl.col("certainty") != "rejected") & pl.col("setting").is_not_null())
-    if kept.is_empty():
+    members = setting_cluster_members(links)
+    if members.is_empty():
         return pl.DataFrame(schema={"source_case": pl.Int64, "setting": pl.String, "cases": pl.UInt32, "first": pl.Date, "last": pl.Date})
-    members = pl.concat([
-        kept.select(pl.col("infector_case").alias("source_case"), "setting", pl.col("infector_case").alias("case_id")),
-        kept.select(pl.col("infector_case").alias("source_case"), "setting", pl.col("infectee_case").alias("case_id")),
-    ]).unique()
     dated = members.join(cases.select("case_id", "reported_on"), on="case_id", how="left")
     return (
         dated.group_by("source_case", "setting")
         .agg(pl.len().alias("cases"), pl.col("reported_on").min().alias("first"), pl.col("reported_on").max().alias("last"))
         .sort(["cases", "source_case"], descending=[True, False])
     )
+
+
+def chain_sizes(forest: pl.DataFrame) -> list[int]:
+    """Cases per chain of a forest of ``infector_case, infectee_case`` links, largest first.
+
+    Examples
+    --------
+    >>> chain_sizes(pl.DataFrame({"infector_case": [1, 1, 7], "infectee_case": [2, 3, 8]}))
+    [3, 2]
+    """
+    parent: dict[int, int] = {}
+
+    def root(node: int) -> int:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for a, b in forest.select("infector_case", "infectee_case").iter_rows():
+        parent[root(b)] = root(a)
+    sizes: dict[int, int] = {}
+    for node in list(parent):
+        sizes[root(node)] = sizes.get(root(node), 0) + 1
+    return sorted(sizes.values(), reverse=True)
 
 
 CERTAINTY_RANK = {"confirmed": 0, "probable": 1, "possible": 2}

@@ -12,17 +12,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from epitrace import settings
-from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
+from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
 from epitrace.api import schemas as s
-from epitrace.domain.privacy import suppress_small
 from epitrace.domain.roles import Permission
 from epitrace.errors import InputError, Unavailable
 from epitrace.service.auth import actor_of, get_db, require, scope_of
-from epitrace.settings import Settings
-from epitrace.storage import audit
+from epitrace.storage import aggregates, audit
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, add_user, list_users
-from epitrace.storage.analytics import cases_frame
 from epitrace.storage.scope import Scope
 
 router = APIRouter(prefix="/api")
@@ -33,52 +30,49 @@ AGGREGATES = Depends(require(Permission.READ_AGGREGATES))
 @router.get("/analytics/curve", tags=["analytics"])
 def curve(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern="^(report|onset)$"),
           interval: str = Query("day", pattern="^(day|week)$"), by_jurisdiction: bool = False) -> dict:
-    """The epidemic curve of your jurisdiction; counts below the small-count threshold are suppressed."""
-    from epitrace.analytics.curves import epicurve
-
-    threshold = Settings.from_env().small_count_threshold
-    table = epicurve(cases_frame(db, scope_of(account)), by=by, interval=interval, by_jurisdiction=by_jurisdiction)  # type: ignore[arg-type]
-    audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="curve", person_id=None)
-    return {"threshold": threshold, "data": [{**r, "cases": suppress_small(r["cases"], threshold=threshold)}
-                                             for r in table.drop("period").iter_rows(named=True)]}
+    """The epidemic curve of your jurisdiction; small counts, and counts that would give one away, are suppressed."""
+    return aggregates.curve(db, scope_of(account), actor=actor_of(account, "surveillance"), by=by,  # type: ignore[arg-type]
+                            interval=interval, by_jurisdiction=by_jurisdiction).as_json()  # type: ignore[arg-type]
 
 
 @router.get("/analytics/kpis", tags=["analytics"])
 def kpis(db: Db, account: Account = AGGREGATES, today: date | None = None) -> dict:
-    """Operational KPIs of your jurisdiction's tracing."""
-    from epitrace.analytics.curves import kpis as compute
-    from epitrace.storage.analytics import contact_tasks_frame
-
-    cases = cases_frame(db, scope_of(account))
-    visible = set(cases["case_id"].to_list())
-    tasks = contact_tasks_frame(db, case_ids=visible)
-    audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="kpis", person_id=None)
-    return {"data": compute(cases, tasks, today=today or settings.today()).to_dicts()}
+    """Operational KPIs of your jurisdiction's tracing; counts below the threshold are suppressed."""
+    return aggregates.kpis(db, scope_of(account), actor=actor_of(account, "surveillance"),
+                           today=today or settings.today()).as_json()
 
 
 @router.get("/analytics/rt", tags=["analytics"])
-def rt(db: Db, account: Account = AGGREGATES, si_mean: float = DEFAULT_SI_MEAN, si_sd: float = DEFAULT_SI_SD) -> dict:
-    """Rt over weekly windows from your jurisdiction's cases by report date."""
-    from epitrace.analytics.curves import epicurve
+def rt(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern="^(report|onset)$"),
+       si_mean: float = DEFAULT_SI_MEAN, si_sd: float = DEFAULT_SI_SD) -> dict:
+    """Rt over weekly windows of your jurisdiction's released curve; windows with a suppressed day are not shown."""
+    return aggregates.rt(db, scope_of(account), actor=actor_of(account, "surveillance"), by=by,  # type: ignore[arg-type]
+                         si_mean=si_mean, si_sd=si_sd).as_json()
 
-    curve = epicurve(cases_frame(db, scope_of(account)), by="report", interval="day")
-    table = rt_from_daily_counts(curve["cases"], si_mean=si_mean, si_sd=si_sd)
-    if table is None:
-        raise InputError(f"Rt needs at least 8 days of cases; there are {curve.height}")
-    audit.record(db, actor_of(account, "surveillance"), action="report", record_type="aggregate", record_id="rt", person_id=None)
-    return {"first_day": curve["period"][0], "data": table.to_dicts()}
+
+@router.get("/analytics/clusters", tags=["analytics"])
+def clusters(db: Db, account: Account = AGGREGATES) -> dict:
+    """Place and setting clusters with your jurisdiction's cases; sizes suppressed, households not named."""
+    return aggregates.clusters(db, scope_of(account), actor=actor_of(account, "surveillance")).as_json()
 
 
 @router.get("/reports/report.pdf", tags=["analytics"], response_class=Response)
 def report_pdf(db: Db, account: Account = AGGREGATES) -> Response:
-    """The outbreak report as PDF (small counts suppressed, no identifiers)."""
+    """The outbreak report of your jurisdiction as PDF (small counts suppressed, no identifiers)."""
     from epitrace.reports.report import ReportOptions, build_report
 
     with tempfile.TemporaryDirectory() as folder:
-        build_report(db, Path(folder), ReportOptions(today=settings.today(), threshold=Settings.from_env().small_count_threshold),
+        build_report(db, Path(folder), ReportOptions(today=settings.today()), scope=scope_of(account),
                      actor=actor_of(account, "surveillance"))
         pdf = (Path(folder) / "report.pdf").read_bytes()
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": "attachment; filename=report.pdf"})
+
+
+@router.get("/reports/report.json", tags=["analytics"])
+def report_json(db: Db, account: Account = AGGREGATES) -> dict:
+    """The data the outbreak report of your jurisdiction draws (the same release as report.pdf)."""
+    return aggregates.overview(db, scope_of(account), actor=actor_of(account, "surveillance"), today=settings.today(),
+                               name="report data").tables()
 
 
 @router.get("/audit", response_model=list[s.AuditEventPublic], tags=["audit"])

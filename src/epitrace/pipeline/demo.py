@@ -15,10 +15,10 @@ from epitrace.pipeline.evaluation import DemoSummary, summarise
 from epitrace.pipeline.report import summary_html
 from epitrace.pipeline.simulation import TRACER, Simulation, TeamBehaviour
 from epitrace.reports.report import ReportOptions, build_report
-from epitrace.settings import Settings
 from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
+from epitrace.storage.scope import EVERYWHERE
 
 console = Console()
 
@@ -60,11 +60,10 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
         summary = summarise(session, today=last_day, infections=outbreak.infections, person_truth=simulation.person_truth)
     with write_session(engine) as session:
         report = build_report(session, out, ReportOptions(
-            today=last_day, threshold=Settings.from_env().small_count_threshold,
-            title="epitrace demo: synthetic outbreak",
+            today=last_day, title="epitrace demo: synthetic outbreak",
             extra_html=summary_html(summary, parameters={"people": people, "days": days, "seed": seed},
                                     first_day=outbreak.start_date, last_day=last_day),
-        ), actor=TRACER)
+        ), scope=EVERYWHERE, actor=TRACER)
     _print_summary(summary)
     console.print(f"Report: {report}  Database: {db_path}  ({time.perf_counter() - started:.0f} s)")
     if serve:

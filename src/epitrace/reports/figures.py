@@ -19,17 +19,33 @@ plt.rcParams.update({"font.size": 10, "axes.titlesize": 12, "axes.spines.top": F
 
 
 def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figure:
-    """Bars per period; periods with 1 to threshold-1 cases are drawn as hatched 'suppressed' bars."""
+    """Bars per period; suppressed periods are hatched bars that do not show their value.
+
+    ``curve`` is a released curve (``period``, ``cases`` null where suppressed, ``status``), or
+    plain counts (``period``, ``cases``), where 1 to threshold-1 counts as suppressed. A "<threshold"
+    period is drawn at threshold-1; a period withheld to protect another ("x") as a pale band of
+    the full height, so neither shows its value.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=150)
-    periods, counts = curve["period"].to_list(), curve["cases"].to_list()
-    shown = [(p, c) for p, c in zip(periods, counts, strict=True) if c >= threshold]
-    hidden = [p for p, c in zip(periods, counts, strict=True) if 0 < c < threshold]
+    periods = curve["period"].to_list()
+    if "status" in curve.columns:
+        status = curve["status"].to_list()
+    else:
+        status = ["primary" if 0 < c < threshold else "released" for c in curve["cases"].to_list()]
+    counts = curve["cases"].to_list()
+    shown = [(p, c) for p, c, s in zip(periods, counts, status, strict=True) if s == "released" and c > 0]
+    hidden = [p for p, s in zip(periods, status, strict=True) if s == "primary"]
+    withheld = [p for p, s in zip(periods, status, strict=True) if s == "secondary"]
     width = 0.85 if len(periods) < 2 else 0.85 * (periods[1] - periods[0]).days
+    top = max([c for _, c in shown] + [threshold]) * 1.25
     if shown:
         ax.bar([p for p, _ in shown], [c for _, c in shown], width=width, color=BLUE, label="new cases")
     if hidden:
         ax.bar(hidden, [threshold - 1] * len(hidden), width=width, color="white", edgecolor=GREY, hatch="///",
                label=f"1-{threshold - 1} cases (suppressed)")
+    if withheld:
+        ax.bar(withheld, [top] * len(withheld), width=width, color="#EEEEEE", edgecolor=GREY, hatch="..",
+               label="withheld to protect a small count")
     ax.set_ylabel("new cases")
     ax.set_title(title)
     ax.legend(frameon=False, loc="best")
@@ -40,19 +56,28 @@ def epicurve_figure(curve: pl.DataFrame, *, threshold: int, title: str) -> Figur
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     if len(periods) == 1:
         ax.set_xlim(periods[0] - timedelta(days=3), periods[0] + timedelta(days=3))
-    ax.set_ylim(0, max([*counts, threshold]) * 1.25)
+    ax.set_ylim(0, top)
     fig.autofmt_xdate()
     fig.tight_layout()
     return fig
 
 
 def rt_figure(rt: pl.DataFrame, *, first_day: date, si: str) -> Figure:
-    """Posterior mean of Rt with its 50% and 95% credible intervals, by the end of each window."""
+    """Posterior mean of Rt with its 50% and 95% credible intervals, by the end of each window.
+
+    Windows left out (e.g. because a day's count is suppressed) leave a gap, not a line across.
+    """
     fig, ax = plt.subplots(figsize=(9, 3.6), dpi=150)
+    if rt.height:
+        every = pl.DataFrame({"t_end": list(range(int(rt["t_end"].min()), int(rt["t_end"].max()) + 1))})
+        rt = every.join(rt, on="t_end", how="left").fill_nan(None)
     ends = [first_day + timedelta(days=int(t) - 1) for t in rt["t_end"].to_list()]
-    ax.fill_between(ends, rt["q2_5"].to_list(), rt["q97_5"].to_list(), color=SKY, alpha=0.35, linewidth=0, label="95% credible interval")
-    ax.fill_between(ends, rt["q25"].to_list(), rt["q75"].to_list(), color=SKY, alpha=0.7, linewidth=0, label="50% credible interval")
-    ax.plot(ends, rt["mean"].to_list(), color=BLUE, linewidth=2, label="posterior mean")
+    def values(column: str) -> list[float]:
+        return [float("nan") if v is None else v for v in rt[column].to_list()]
+
+    ax.fill_between(ends, values("q2_5"), values("q97_5"), color=SKY, alpha=0.35, linewidth=0, label="95% credible interval")
+    ax.fill_between(ends, values("q25"), values("q75"), color=SKY, alpha=0.7, linewidth=0, label="50% credible interval")
+    ax.plot(ends, values("mean"), color=BLUE, linewidth=2, label="posterior mean")
     ax.axhline(1.0, color=VERMILION, linestyle="--", linewidth=1.2, label="R = 1")
     ax.set_ylabel("reproduction number Rt")
     ax.set_title(f"Rt over 7-day windows (Cori method; serial interval {si})")

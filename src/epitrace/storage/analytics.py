@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from epitrace.storage.models import Case, Cluster, ClusterCase, Contact, Jurisdiction, Place, Task, TransmissionLink
 from epitrace.storage.scope import EVERYWHERE, Scope, case_filter
@@ -38,14 +38,27 @@ def cases_frame(session: Session, scope: Scope = EVERYWHERE) -> pl.DataFrame:
     return frame.with_columns(pl.col("case_id").is_in(list(known)).alias("known_contact"))
 
 
+def jurisdictions_frame(session: Session) -> pl.DataFrame:
+    """Every jurisdiction: ``code, parent`` (the parent's code; null at the top)."""
+    parent = aliased(Jurisdiction)
+    rows = session.execute(
+        select(Jurisdiction.code, parent.code).outerjoin(parent, parent.id == Jurisdiction.parent_id).order_by(Jurisdiction.code)
+    ).all()
+    return _frame(rows, {"code": pl.String, "parent": pl.String})
+
+
 def contact_tasks_frame(session: Session, *, case_ids: set[int] | None = None) -> pl.DataFrame:
-    """Contacts' notify and test tasks: ``contact_id, kind, identified_on, due_on, status, completed_on, result``.
+    """Contacts' notify and test tasks: ``contact_id, kind, identified_on, due_on, status, completed_on, result``,
+    and ``jurisdiction``, that of the case that named the contact.
 
     With ``case_ids``, only contacts named by those cases.
     """
     query = (
-        select(Contact.id, Task.kind, Contact.identified_on, Task.due_on, Task.status, Task.completed_on, Task.result)
+        select(Contact.id, Task.kind, Contact.identified_on, Task.due_on, Task.status, Task.completed_on, Task.result,
+               Jurisdiction.code)
         .join(Task, Task.contact_id == Contact.id)
+        .join(Case, Case.id == Contact.case_id)
+        .join(Jurisdiction, Jurisdiction.id == Case.jurisdiction_id)
         .where(Task.kind.in_(["notify", "test"]))
         .order_by(Task.id)
     )
@@ -53,7 +66,7 @@ def contact_tasks_frame(session: Session, *, case_ids: set[int] | None = None) -
         query = query.where(Contact.case_id.in_(case_ids))
     rows = session.execute(query).all()
     return _frame(rows, {"contact_id": pl.Int64, "kind": pl.String, "identified_on": pl.Date, "due_on": pl.Date,
-                         "status": pl.String, "completed_on": pl.Date, "result": pl.String})
+                         "status": pl.String, "completed_on": pl.Date, "result": pl.String, "jurisdiction": pl.String})
 
 
 def links_frame(session: Session) -> pl.DataFrame:
@@ -69,17 +82,18 @@ def links_frame(session: Session) -> pl.DataFrame:
                          "source": pl.String, "setting": pl.String})
 
 
-def place_clusters_frame(session: Session) -> pl.DataFrame:
-    """Co-location clusters: ``cluster_id, place, kind, cases, first, last, status``."""
+def place_cluster_members_frame(session: Session) -> pl.DataFrame:
+    """Co-location clusters and their cases: ``cluster_id, place, kind, residential, status, first, last, case_id``.
+
+    ``first`` and ``last`` are the dates of the cluster's first and last shared visit.
+    """
     rows = session.execute(
-        select(Cluster.id, Place.name, Place.kind, ClusterCase.case_id, Cluster.first_start, Cluster.last_end, Cluster.status)
+        select(Cluster.id, Place.name, Place.kind, Place.is_residential, Cluster.status, Cluster.first_start,
+               Cluster.last_end, ClusterCase.case_id)
         .join(Place, Place.id == Cluster.place_id)
         .join(ClusterCase, ClusterCase.cluster_id == Cluster.id)
+        .order_by(Cluster.id, ClusterCase.case_id)
     ).all()
-    frame = _frame(rows, {"cluster_id": pl.Int64, "place": pl.String, "kind": pl.String, "case_id": pl.Int64,
-                          "first": pl.Datetime("us"), "last": pl.Datetime("us"), "status": pl.String})
-    return (
-        frame.group_by("cluster_id", "place", "kind", "status")
-        .agg(pl.col("case_id").n_unique().alias("cases"), pl.col("first").min().dt.date(), pl.col("last").max().dt.date())
-        .sort(["cases", "cluster_id"], descending=[True, False])
-    )
+    frame = _frame(rows, {"cluster_id": pl.Int64, "place": pl.String, "kind": pl.String, "residential": pl.Boolean,
+                          "status": pl.String, "first": pl.Datetime("us"), "last": pl.Datetime("us"), "case_id": pl.Int64})
+    return frame.with_columns(pl.col("first").dt.date(), pl.col("last").dt.date())

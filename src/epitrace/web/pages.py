@@ -257,27 +257,24 @@ def chains(request: Request, db: Db, account: Account = Depends(needs(Permission
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES))) -> HTMLResponse:
-    """Epidemic curve, Rt and KPIs of your jurisdiction."""
+    """Epidemic curve, Rt and KPIs of your jurisdiction: one release, suppressed and audited."""
     import matplotlib.pyplot as plt
 
-    from epitrace.analytics.curves import epicurve, kpis
-    from epitrace.analytics.rt import DEFAULT_SI_MEAN, DEFAULT_SI_SD, rt_from_daily_counts
     from epitrace.reports.figures import epicurve_figure, rt_figure
-    from epitrace.settings import Settings
-    from epitrace.storage.analytics import cases_frame, contact_tasks_frame
+    from epitrace.reports.report import format_kpi
+    from epitrace.storage import aggregates
 
-    threshold = Settings.from_env().small_count_threshold
-    cases = cases_frame(db, scope_of(account))
-    curve = epicurve(cases, by="report")
+    released = aggregates.overview(db, scope_of(account), actor=actor_of(account, "surveillance"), today=settings.today(),
+                                   name="dashboard", with_clusters=False)
     images = {}
-    if not curve.is_empty():
-        images["curve"] = _png(epicurve_figure(curve, threshold=threshold, title="New cases by report date"))
-    rt = rt_from_daily_counts(curve["cases"]) if not curve.is_empty() else None
-    if rt is not None and not rt.is_empty():
-        images["rt"] = _png(rt_figure(rt, first_day=curve["period"][0], si=f"mean {DEFAULT_SI_MEAN} d, sd {DEFAULT_SI_SD} d"))
+    if not released.curve.frame.is_empty():
+        images["curve"] = _png(epicurve_figure(released.curve.frame, threshold=released.threshold, title="New cases by report date"))
+    rt = released.rt
+    if rt.frame is not None and not rt.frame.is_empty():
+        images["rt"] = _png(rt_figure(rt.frame, first_day=rt.first_day, si=f"mean {rt.si_mean} d, sd {rt.si_sd} d"))  # type: ignore[arg-type]
     plt.close("all")
-    table = kpis(cases, contact_tasks_frame(db, case_ids=set(cases["case_id"].to_list())), today=settings.today()).to_dicts()
-    return render(request, "dashboard.html", account, images=images, kpis=table, total=cases.height, threshold=threshold)
+    return render(request, "dashboard.html", account, images=images, kpis=[format_kpi(r) for r in released.kpis.rows],
+                  total=released.curve.total, threshold=released.threshold, rt_note=rt.note)
 
 
 def _png(fig) -> str:  # type: ignore[no-untyped-def]
