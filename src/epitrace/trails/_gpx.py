@@ -3,33 +3,53 @@
 Every track point needs a ``<time>`` (a track drawn on a map has none and cannot say where
 someone was when). Waypoints with a time are points like track points; waypoints without one
 mark places, not visits, and are skipped. Routes are plans, not history, and are not read.
-Times without an offset are UTC, as the GPX schema defines them.
+Times without an offset are UTC, as the GPX schema defines them. The file is UTF-8 unless its XML
+declaration names ISO-8859-1, windows-1252 or US-ASCII (the encodings the self-check page decodes
+byte for byte alike); any other encoding is refused by name.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ElementTree
-from datetime import datetime
+from collections.abc import Callable
+from functools import partial
+from datetime import UTC, datetime
 from typing import Any
 
 from epitrace.errors import ConfigurationError, InputError
-from epitrace.trails._values import TIME_EXAMPLE, Collected, Place, check_position, datetime_seconds
+from epitrace.trails._values import (
+    ENCODINGS,
+    EPOCH,
+    FIRST_SECOND,
+    LAST_SECOND,
+    ONE_SECOND,
+    TIME_EXAMPLE,
+    Collected,
+    Place,
+    check_position,
+    decode,
+    in_range,
+)
 
 XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 GPXPY_PIN = "gpxpy==1.6.2"
+SAVE_AS_UTF8 = "save the GPX file as UTF-8"
 
 
 def decode_xml(data: bytes, *, source: str) -> str:
     """XML text in the encoding its declaration names (UTF-8 when it names none)."""
     declared = XML_ENCODING.match(data)
-    encoding = declared.group(1).decode("ascii") if declared else "utf-8-sig"
-    try:
-        return data.decode(encoding)
-    except (LookupError, UnicodeDecodeError) as exc:
+    if declared is None:
+        return decode(data, encoding="utf-8-sig", source=source, label="UTF-8", fix=SAVE_AS_UTF8)
+    name = declared.group(1).decode("ascii")
+    codec = ENCODINGS.get(name.lower().replace("_", "-"))
+    if codec is None:
         raise InputError(
-            f"{source} could not be decoded as {encoding}: {exc}; save the GPX file as UTF-8"
-        ) from None
+            f"{source} declares the encoding {name!r}, which epitrace does not read: {SAVE_AS_UTF8} "
+            "(or declare UTF-8, ISO-8859-1, windows-1252 or US-ASCII)"
+        )
+    return decode(data, encoding=codec, source=source, label=name, fix=SAVE_AS_UTF8)
 
 
 def parse_gpx(text: str, *, source: str) -> Collected:
@@ -61,7 +81,7 @@ def parse_gpx(text: str, *, source: str) -> Collected:
                     if shown is None:
                         raise place.error("has no <time>: every track point needs a time (a track drawn on a map has none)")
                     raise place.error(f"time {shown!r} is not a time: expected ISO-8601, {TIME_EXAMPLE}")
-                out.add_point(seconds(point.time, place=place), lat, lon)
+                out.add_point(seconds(point.time, place=place, written=partial(raw.track_point, t, s, p)), lat, lon)
     for w, waypoint in enumerate(gpx.waypoints, 1):
         place = Place(source, f"waypoint {w}", "correct or remove that waypoint")
         lat, lon = position(waypoint, place=place)
@@ -70,7 +90,7 @@ def parse_gpx(text: str, *, source: str) -> Collected:
             if shown is None:
                 continue
             raise place.error(f"time {shown!r} is not a time: expected ISO-8601, {TIME_EXAMPLE}")
-        out.add_point(seconds(waypoint.time, place=place), lat, lon)
+        out.add_point(seconds(waypoint.time, place=place, written=partial(raw.waypoint, w)), lat, lon)
     return out
 
 
@@ -79,8 +99,15 @@ def position(point: Any, *, place: Place) -> tuple[float, float]:
                           shown=f"lat=\"{point.latitude:g}\" lon=\"{point.longitude:g}\"")
 
 
-def seconds(moment: datetime, *, place: Place) -> int:
-    return datetime_seconds(moment, place=place, name="time", shown=moment.isoformat(), naive_is_utc=True)
+def seconds(moment: datetime, *, place: Place, written: Callable[[], str | None]) -> int:
+    """Unix seconds of a point's time (UTC when it has no offset); ``written`` gives its text for messages."""
+    try:
+        value = (moment.replace(tzinfo=moment.tzinfo or UTC) - EPOCH) // ONE_SECOND
+    except ValueError:  # gpxpy accepts offsets of any size; a datetime refuses 24 hours or more
+        raise place.error(f"time {written()!r} has a UTC offset of 24 hours or more: expected ISO-8601, {TIME_EXAMPLE}") from None
+    if FIRST_SECOND <= value <= LAST_SECOND:
+        return value
+    return in_range(value, place=place, name="time", value=written())
 
 
 class RawTimes:
