@@ -2,8 +2,8 @@
 
 The header names the columns in any order and case; ``latitude``, ``longitude``/``lng``/``long``,
 ``timestamp``/``datetime`` and ``start_time``/``end_time`` are understood too. The delimiter is a
-comma, a semicolon or a tab; lines end with \n, \r\n or a lone \r. Times are ISO-8601 with an offset, or Unix seconds (milliseconds
-when 10^11 or more).
+comma, a semicolon or a tab; lines end with LF, CRLF or a lone CR. Times are ISO-8601 with an
+offset, or Unix seconds (milliseconds when 10^11 or more).
 """
 
 from __future__ import annotations
