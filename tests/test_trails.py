@@ -704,7 +704,7 @@ def test_crashes_found_by_fuzzing_are_input_errors_9() -> None:
                                                                      "between -90 and 90 degrees; correct or remove that entry")
     body = f"<trk><trkseg>{gpx_point('trkpt', HOME, '2024-03-10T10:00:00+99:00')}</trkseg></trk>"
     assert error(gpx(body), "walk.gpx") == (
-        "walk.gpx track 1, segment 1, point 1: time '2024-03-10T10:00:00+99:00' has a UTC offset of 24 hours or more: "
+        "walk.gpx track 1, segment 1, point 1: time '2024-03-10T10:00:00+99:00' is not a time: "
         "expected ISO-8601, e.g. 2024-03-10T18:00:00Z or 2024-03-10T19:00:00+01:00; correct or remove that point"
     )
     assert error(b'<?xml version="1.0" encoding="punycode"?><gpx/>', "walk.gpx") == (
@@ -734,3 +734,21 @@ def test_rules_made_exact_for_the_page_9() -> None:
         "2024_MARCH.json timelineObjects[0].placeVisit.duration: startTimestamp '0001-01-01T00:00:00+01:00' is out of "
         "range: expected a time between 0001-01-01 and 9999-12-31 UTC; correct or remove that entry"
     )
+
+
+def test_gpx_reads_positions_and_times_only_9() -> None:
+    # Under gpxpy a bad <ele> or route point refused the whole history, "A12" was read as an offset of 0
+    # and a time on its own line was refused; now only lat, lon and time are read, by the rules in _gpx.
+    body = (f"<rte><rtept lat='north'/></rte><trk><trkseg>{gpx_point('trkpt', HOME, iso(T0), '<sat>many</sat>')}"
+            f'<trkpt lat=" {HOME[0]} " lon="{HOME[1]}"><ele>high</ele><time>\n  {iso(T0 + 900)}\n</time></trkpt>'
+            "</trkseg></trk>")
+    assert_presences(read_trail(gpx(body), name="walk.gpx"), stays((HOME, T0, T0 + 900)))
+    body = f"<trk><trkseg>{gpx_point('trkpt', HOME, '2024-03-10T10:00:00A12')}</trkseg></trk>"
+    assert error(gpx(body), "walk.gpx") == (
+        "walk.gpx track 1, segment 1, point 1: time '2024-03-10T10:00:00A12' is not a time: expected ISO-8601, "
+        "e.g. 2024-03-10T18:00:00Z or 2024-03-10T19:00:00+01:00; correct or remove that point"
+    )
+    prefixed = (f'<g:gpx xmlns:g="http://www.topografix.com/GPX/1/1"><g:wpt lat="{PARK[0]}" lon="{PARK[1]}">'
+                f"<g:time>{iso(T0)}</g:time></g:wpt><g:wpt lat='{PARK[0]}' lon='{PARK[1]}'><g:time>{iso(T0 + 600)}"
+                "</g:time></g:wpt></g:gpx>").encode()
+    assert_presences(read_trail(prefixed, name="walk.gpx"), stays((PARK, T0, T0 + 600)))
