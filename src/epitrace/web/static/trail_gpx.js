@@ -35,6 +35,12 @@ export function parseGpx(text, source) {
     const detail = (broken.textContent.match(/error on line \d+ at column \d+: [^\n]*/) || [broken.textContent])[0].trim();
     throw new TrailError(`${source} is not valid XML: ${detail}; the file is damaged or cut short: export it again`);
   }
+  const misplaced = ltInAttribute(text);
+  if (misplaced >= 0) {
+    const before = text.slice(0, misplaced).split("\n");
+    throw new TrailError(`${source} is not valid XML: error on line ${before.length} at column ${before.at(-1).length + 1}: ` +
+      "'<' is not allowed in attributes; the file is damaged or cut short: export it again");
+  }
   const root = doc.documentElement;
   const out = new Collected();
   children(root, "trk").forEach((track, t) => {
@@ -55,6 +61,40 @@ export function parseGpx(text, source) {
     if (written !== null) out.addPoint(seconds(written, place), lat, lon);
   });
   return out;
+}
+
+/**
+ * Where a "<" stands inside an attribute value, or -1. XML forbids it there (Python's expat refuses it), but the
+ * browser's parser lets "<!--" and "<![CDATA[" through in attribute values: find them in the text it accepted.
+ */
+function ltInAttribute(text) {
+  if (!text.includes("<!--") && !text.includes("<![CDATA[")) return -1;
+  const skipTo = (from, end) => { const at = text.indexOf(end, from); return at < 0 ? text.length : at + end.length; };
+  let i = 0;
+  while ((i = text.indexOf("<", i)) >= 0) {
+    if (text.startsWith("<!--", i)) i = skipTo(i + 4, "-->");
+    else if (text.startsWith("<![CDATA[", i)) i = skipTo(i + 9, "]]>");
+    else if (text.startsWith("<?", i)) i = skipTo(i + 2, "?>");
+    else if (text.startsWith("<!", i)) {  // a DOCTYPE, with any internal subset in brackets and quoted literals
+      let depth = 0, quote = null;
+      for (i += 2; i < text.length; i++) {
+        const c = text[i];
+        if (quote) { if (c === quote) quote = null; } else if (c === '"' || c === "'") quote = c;
+        else if (c === "[") depth++; else if (c === "]") depth--; else if (c === ">" && depth <= 0) break;
+      }
+      i++;
+    } else {  // a start or end tag: the only quotes in it enclose attribute values
+      for (i++; i < text.length && text[i] !== ">"; i++) {
+        const quote = text[i];
+        if (quote !== '"' && quote !== "'") continue;
+        const end = text.indexOf(quote, i + 1);
+        const lt = text.indexOf("<", i + 1);
+        if (lt >= 0 && (end < 0 || lt < end)) return lt;
+        i = end < 0 ? text.length : end;
+      }
+    }
+  }
+  return -1;
 }
 
 const children = (parent, name) => Array.from(parent.children).filter((child) => child.localName === name);
