@@ -43,9 +43,9 @@ export function match(presences, windows, minOverlapS = MIN_OVERLAP_S) {
     if (total >= minOverlapS && total > 0) {
       found.push({
         window, overlapS: total,
-        minDistanceM: Math.min(...parts.map((x) => x.distance)),
-        firstStart: Math.min(...parts.map((x) => x.start)),
-        lastEnd: Math.max(...parts.map((x) => x.end)),
+        minDistanceM: parts.reduce((m, x) => Math.min(m, x.distance), Infinity),
+        firstStart: parts[0].start,  // sorted by start
+        lastEnd: reach,  // the union's running end is the latest end
       });
     }
   }

@@ -88,7 +88,7 @@ async function check(file, feedReady) {
     out.dataset.format = trail.format;
     out.dataset.stays = String(trail.presences.length);
     if (trail.presences.length === 0) throw new TrailError(nothingToCheck(file.name, trail));
-    const first = trail.presences[0].start, last = Math.max(...trail.presences.map((p) => p.end));
+    const first = trail.presences[0].start, last = trail.presences.reduce((m, p) => Math.max(m, p.end), -Infinity);
     parts.push(paragraph(`Read ${trail.presences.length} stay(s) from ${file.name} (${FORMAT_NAMES[trail.format]}), ` +
       `from ${when(first)} to ${when(last)} UTC, and matched them in this page; nothing was sent anywhere.`, "summary", "note"));
     const findings = match(trail.presences, feed.windows);
