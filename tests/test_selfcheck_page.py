@@ -180,6 +180,9 @@ def records(stays: list[Stay], rnd: random.Random, v: dict[str, str]) -> bytes:
             entry["timestamp"] = iso(t, v["time"])
         locations.append(entry)
     locations.insert(1, {"timestamp": iso(stays[0][2], "z"), "activity": [{"type": "STILL", "confidence": 90}]})
+    if v["far"] == "unsigned E7":  # a day earlier in Sydney, negative latitude written as an unsigned 32-bit integer
+        locations[:0] = [{"latitudeE7": e7(-33.8688) + 2**32, "longitudeE7": e7(151.2093), "timestamp": iso(t, "z")}
+                         for t in range(stays[0][2] - 86400, stays[0][2] - 86400 + 1801, 600)]
     return json.dumps({"locations": locations}, indent=2 if v["indent"] == "indented" else None).encode()
 
 
@@ -291,6 +294,16 @@ CSV_NAMES = {
 }
 
 
+NAMES_WRITTEN: dict[str, list[str]] = {}
+
+
+def next_name(role: str) -> str:
+    """The next spelling of the column's name, in turn, so that every spelling is written."""
+    written = NAMES_WRITTEN.setdefault(role, [])
+    written.append(CSV_NAMES[role][len(written) % len(CSV_NAMES[role])])
+    return written[-1]
+
+
 def csv(stays: list[Stay], rnd: random.Random, v: dict[str, str]) -> bytes:
     def when(t: int) -> str:
         return {"unix": str(t), "unix-ms": str(t * 1000 + 250), "unix-frac": f"{t}.75", "+01:00": iso(t, "+01:00"),
@@ -300,7 +313,7 @@ def csv(stays: list[Stay], rnd: random.Random, v: dict[str, str]) -> bytes:
     roles = ["lat", "lon", "start", "end"] if v["rows"] == "stays" else ["lat", "lon", "time"]
     rnd.shuffle(roles)
     columns = [*roles, "accuracy"]
-    rows = [[rnd.choice(CSV_NAMES[c]) if c in CSV_NAMES else c for c in columns]]
+    rows = [[next_name(c) if c in CSV_NAMES else c for c in columns]]
     if v["rows"] == "stays":
         values = [{"lat": lat, "lon": lon, "start": when(s), "end": when(e)} for lat, lon, s, e in stays]
     else:
@@ -321,7 +334,7 @@ class Format:
 
 FORMATS = [
     Format("Records.json", ".json", records, {"time": ["z", "ms-z", "+01:00", "-05:00", "timestampMs", "timestampMs-int"],
-                                              "indent": ["indented", "compact"]}),
+                                              "indent": ["indented", "compact"], "far": ["none", "unsigned E7"]}),
     Format("Semantic Location History", ".json", semantic, {"time": ["ms-z", "+01:00", "ms", "frac"],
                                                            "position": ["location", "centre"]}),
     Format("Timeline (Android)", ".json", timeline, {"shape": ["android"], "time": ["ms-z", "+01:00", "+0530"],
@@ -345,6 +358,7 @@ def generated_trails(windows: list[dict[str, Any]]) -> tuple[list[tuple[str, byt
     """Seeded trails: every story in every format, each with spellings drawn so that every spelling is used."""
     rnd = random.Random(9)
     files, used = [], set()
+    NAMES_WRITTEN.clear()
     for fmt in FORMATS:
         for i, (story, stays) in enumerate(stories(windows, rnd)):
             # Cycle through each option's spellings so that all appear, in varying combinations.
@@ -353,6 +367,7 @@ def generated_trails(windows: list[dict[str, Any]]) -> tuple[list[tuple[str, byt
             used |= {(fmt.name, option, value) for option, value in spelling.items()}
             slug = "".join(c if c.isalnum() else "-" for c in f"{fmt.name}-{i:02d}-{story}").lower()
             files.append((f"{slug}{fmt.extension}", fmt.write(stays, rnd, spelling)))
+    used |= {("CSV", f"{role} column", name) for role, names in NAMES_WRITTEN.items() for name in names}
     return files, used
 
 
@@ -588,7 +603,8 @@ def test_the_page_reads_and_matches_as_epitrace_check_does_9(cli, db_url, monkey
     assert {f["window"] for e in expectations.values() for f in e.get("findings", [])} == {w["id"] for w in windows}
     assert findings >= len(FORMATS) * len(windows) * 3
     assert sum(1 for n, _ in files if not expectations[n]["findings"]) >= len(FORMATS) * len(windows) * 4
-    assert spellings == {(f.name, option, value) for f in FORMATS for option, values in f.spellings.items() for value in values}
+    assert spellings == {(f.name, option, value) for f in FORMATS for option, values in f.spellings.items() for value in values} | {
+        ("CSV", f"{role} column", name) for role, names in CSV_NAMES.items() for name in names}
 
     # Unreadable files, or files with nothing to check, are errors in words, with the formats listed: never an all-clear.
     for name, _ in refused:
