@@ -673,3 +673,82 @@ def test_iso_helper_matches_google() -> None:
     assert iso(T0) == "2024-03-10T10:00:00.000Z"
     assert iso(T0, hours=1) == "2024-03-10T11:00:00.000+01:00"
     assert datetime.fromisoformat(iso(T0, hours=-5)).astimezone(UTC) == datetime.fromtimestamp(T0, UTC)
+
+
+# --- Damage the fuzz test (tests/test_trail_fuzz.py) found crashing, now named (issue 9) ---------
+
+
+def test_crashes_found_by_fuzzing_are_input_errors_9() -> None:
+    fix = "the file is damaged: export it again"
+    assert error(b'{"locations": [' + b"1" * 4301 + b"]}", "Records.json") == (
+        f"Records.json has a number of more than 4300 digits, which no location history holds: {fix}"
+    )
+    assert error(b"[\n", "Records.json") == (  # the error is on a line splitlines() does not return
+        "Records.json is not valid JSON: Expecting value at line 2, column 1; the file is damaged or cut short: export it again"
+    )
+    assert error(b"lat,lon,time\n52.37,4.9," + b"9" * 30 + b"\n", "trail.csv") == (
+        f"trail.csv line 2: time '{'9' * 30}' is out of range: expected a time between 0001-01-01 and 9999-12-31 UTC; "
+        "correct or remove that row"
+    )
+    assert error(b"lat,lon,time\n52.37,4.9,1\n52.37,4.9," + b"x" * 140_000 + b"\n", "trail.csv") == (
+        "trail.csv line 3: cannot be read as CSV (field larger than field limit (131072)); correct or remove that row"
+    )
+    path = [{"startTime": iso(T0), "endTime": iso(T0 + 60),
+             "timelinePath": [{"point": "geo:52.37,4.9", "durationMinutesOffsetFromStartTime": 1e307}]}]
+    assert error(json.dumps(path).encode(), "location-history.json") == (
+        "location-history.json [0].timelinePath[0]: durationMinutesOffsetFromStartTime 1e+307 is out of range: expected a "
+        "time between 0001-01-01 and 9999-12-31 UTC; correct or remove that entry"
+    )
+    huge = {"locations": [{"latitudeE7": 10**400, "longitudeE7": 0, "timestamp": iso(T0)}]}
+    assert error(json.dumps(huge).encode(), "Records.json").endswith(f"({math.inf:g}°) is out of range: latitude must be "
+                                                                     "between -90 and 90 degrees; correct or remove that entry")
+    body = f"<trk><trkseg>{gpx_point('trkpt', HOME, '2024-03-10T10:00:00+99:00')}</trkseg></trk>"
+    assert error(gpx(body), "walk.gpx") == (
+        "walk.gpx track 1, segment 1, point 1: time '2024-03-10T10:00:00+99:00' is not a time: "
+        "expected ISO-8601, e.g. 2024-03-10T18:00:00Z or 2024-03-10T19:00:00+01:00; correct or remove that point"
+    )
+    assert error(b'<?xml version="1.0" encoding="punycode"?><gpx/>', "walk.gpx") == (
+        "walk.gpx declares the encoding 'punycode', which epitrace does not read: save the GPX file as UTF-8 "
+        "(or declare UTF-8, ISO-8859-1, windows-1252 or US-ASCII)"
+    )
+
+
+def test_rules_made_exact_for_the_page_9() -> None:
+    # Lines may end with a lone \r (old Mac files); the byte named after a BOM is the right one.
+    assert_presences(read_trail(f"lat,lon,time\r{HOME[0]},{HOME[1]},{T0}\r{HOME[0]},{HOME[1]},{T0 + 900}\r".encode()),
+                     stays((HOME, T0, T0 + 900)))
+    assert error(b"\xef\xbb\xbflat,\xe9", "trail.csv") == (
+        "trail.csv is not UTF-8 text: byte 8 is b'\\xe9'; save the file as UTF-8, or export it again"
+    )
+    assert error(b'<?xml version="1.0" encoding="US-ASCII"?><gpx>\xe9</gpx>', "walk.gpx") == (
+        "walk.gpx is not US-ASCII text: byte 47 is b'\\xe9'; save the GPX file as UTF-8"
+    )
+    old = {"locations": [{"latitudeE7": 523702000, "longitudeE7": 48952000, "timestampMs": "-" + "9" * 20}]}
+    assert error(json.dumps(old).encode(), "Records.json") == (
+        f"Records.json locations[0]: timestampMs '-{'9' * 20}' is out of range: expected a time between 0001-01-01 "
+        "and 9999-12-31 UTC; correct or remove that entry"
+    )
+    early = {"timelineObjects": [{"placeVisit": {"location": {"latitudeE7": 1, "longitudeE7": 1}, "duration": {
+        "startTimestamp": "0001-01-01T00:00:00+01:00", "endTimestamp": iso(T0)}}}]}
+    assert error(json.dumps(early).encode(), "2024_MARCH.json") == (
+        "2024_MARCH.json timelineObjects[0].placeVisit.duration: startTimestamp '0001-01-01T00:00:00+01:00' is out of "
+        "range: expected a time between 0001-01-01 and 9999-12-31 UTC; correct or remove that entry"
+    )
+
+
+def test_gpx_reads_positions_and_times_only_9() -> None:
+    # Under gpxpy a bad <ele> or route point refused the whole history, "A12" was read as an offset of 0
+    # and a time on its own line was refused; now only lat, lon and time are read, by the rules in _gpx.
+    body = (f"<rte><rtept lat='north'/></rte><trk><trkseg>{gpx_point('trkpt', HOME, iso(T0), '<sat>many</sat>')}"
+            f'<trkpt lat=" {HOME[0]} " lon="{HOME[1]}"><ele>high</ele><time>\n  {iso(T0 + 900)}\n</time></trkpt>'
+            "</trkseg></trk>")
+    assert_presences(read_trail(gpx(body), name="walk.gpx"), stays((HOME, T0, T0 + 900)))
+    body = f"<trk><trkseg>{gpx_point('trkpt', HOME, '2024-03-10T10:00:00A12')}</trkseg></trk>"
+    assert error(gpx(body), "walk.gpx") == (
+        "walk.gpx track 1, segment 1, point 1: time '2024-03-10T10:00:00A12' is not a time: expected ISO-8601, "
+        "e.g. 2024-03-10T18:00:00Z or 2024-03-10T19:00:00+01:00; correct or remove that point"
+    )
+    prefixed = (f'<g:gpx xmlns:g="http://www.topografix.com/GPX/1/1"><g:wpt lat="{PARK[0]}" lon="{PARK[1]}">'
+                f"<g:time>{iso(T0)}</g:time></g:wpt><g:wpt lat='{PARK[0]}' lon='{PARK[1]}'><g:time>{iso(T0 + 600)}"
+                "</g:time></g:wpt></g:gpx>").encode()
+    assert_presences(read_trail(prefixed, name="walk.gpx"), stays((PARK, T0, T0 + 600)))

@@ -2,14 +2,16 @@
 
 The header names the columns in any order and case; ``latitude``, ``longitude``/``lng``/``long``,
 ``timestamp``/``datetime`` and ``start_time``/``end_time`` are understood too. The delimiter is a
-comma, a semicolon or a tab. Times are ISO-8601 with an offset, or Unix seconds (milliseconds
-when 10^11 or more).
+comma, a semicolon or a tab; lines end with LF, CRLF or a lone CR. Times are ISO-8601 with an
+offset, or Unix seconds (milliseconds when 10^11 or more).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from typing import Any
 
 from epitrace.trails._values import Collected, Place, any_seconds, check_position
 
@@ -29,7 +31,11 @@ def header_columns(text: str) -> tuple[str, dict[str, int]] | None:
     """The delimiter and the known columns of the first non-blank line, or None when it has no lat and lon."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(DELIMITERS, key=first.count)
-    names = [name.strip().strip('"').strip().lower() for name in next(csv.reader([first], delimiter=delimiter), [])]
+    try:
+        cells = next(csv.reader([first], delimiter=delimiter), [])
+    except csv.Error:  # a name longer than csv's field limit: no header of a trail
+        return None
+    names = [name.strip().strip('"').strip().lower() for name in cells]
     columns = {}
     for role, aliases in ALIASES.items():
         found = [i for i, name in enumerate(names) if name in aliases]
@@ -51,10 +57,11 @@ def parse_csv(text: str, *, source: str) -> Collected:
         raise Place(source, "line 1", "add the column").error(
             f"the header has no time column (nor start and end): expected {EXPECTED}"
         )
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="": lines end at \n, \r\n or a lone \r (old Mac files), and quoted fields keep theirs.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     out = Collected()
     header_seen = False
-    for row in reader:
+    for row in rows(reader, source=source):
         if not any(cell.strip() for cell in row):
             continue
         if not header_seen:
@@ -75,6 +82,18 @@ def parse_csv(text: str, *, source: str) -> Collected:
         else:
             out.add_point(any_seconds(cell["time"], place=place, name="time"), lat, lon)
     return out
+
+
+def rows(reader: Any, *, source: str) -> Iterator[list[str]]:
+    """The reader's rows; what csv cannot read (a field over its size limit) is named with its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise Place(source, f"line {reader.line_num}", FIX).error(f"cannot be read as CSV ({exc})") from None
+        yield row
 
 
 def coordinate(text: str, name: str, *, place: Place) -> float:

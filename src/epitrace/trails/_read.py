@@ -18,7 +18,7 @@ from epitrace.trails._records import parse_records
 from epitrace.trails._semantic import parse_semantic
 from epitrace.trails._stays import STAY_SCHEMA, check_stay_options, detect_stays
 from epitrace.trails._timeline import SEGMENT_KEYS, parse_timeline
-from epitrace.trails._values import Collected, TrailFormat
+from epitrace.trails._values import Collected, TrailFormat, decode
 
 PERSON_ID = "me"
 FORMATS: tuple[TrailFormat, ...] = ("records", "semantic", "timeline", "gpx", "geojson", "csv")
@@ -134,20 +134,15 @@ def sniff(data: bytes, *, source: str, forced: TrailFormat | None) -> tuple[Trai
 
 
 def decode_text(data: bytes, *, source: str) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{source} is not UTF-8 text: byte {exc.start + 1} is {data[exc.start:exc.start + 1]!r}; "
-            "save the file as UTF-8, or export it again"
-        ) from None
+    return decode(data, encoding="utf-8-sig", source=source, label="UTF-8", fix="save the file as UTF-8, or export it again")
 
 
 def parse_json(text: str, *, source: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        line = exc.doc.splitlines()[exc.lineno - 1] if exc.doc.strip() else ""
+        lines = exc.doc.splitlines()  # may split where JSON counts no line (\r, \x0c, ...): then fewer are shown
+        line = lines[exc.lineno - 1] if exc.doc.strip() and exc.lineno <= len(lines) else ""
         near = line[max(0, exc.colno - 1 - BEFORE):exc.colno - 1 + AFTER]
         shown = f" near {near!r}" if near.strip() else ""
         raise InputError(
@@ -156,6 +151,11 @@ def parse_json(text: str, *, source: str) -> Any:
         ) from None
     except RecursionError:
         raise InputError(f"{source} nests JSON too deeply to read: {EXPECTED}") from None
+    except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise InputError(
+            f"{source} has a number of more than 4300 digits, which no location history holds: "
+            "the file is damaged: export it again"
+        ) from None
 
 
 def classify(doc: Any, *, source: str) -> TrailFormat:

@@ -18,9 +18,21 @@ A segment has ``startTime``/``endTime`` (ISO-8601 with offset) and one of:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from epitrace.trails._values import Collected, Place, iso_seconds, items, member, number, text_position
+from epitrace.trails._values import (
+    TIME_RANGE,
+    Collected,
+    Place,
+    in_range,
+    iso_seconds,
+    items,
+    json_text,
+    member,
+    number,
+    text_position,
+)
 
 SEGMENT_KEYS = ("visit", "activity", "timelinePath", "timelineMemory")
 
@@ -83,8 +95,11 @@ def read_path(segment: dict[str, Any], out: Collected, *, place: Place) -> None:
         elif step.get("durationMinutesOffsetFromStartTime") is not None:
             if start is None:
                 start = segment_time(segment, "startTime", place=place)
-            minutes = number(step["durationMinutesOffsetFromStartTime"], place=at, name="durationMinutesOffsetFromStartTime")
-            time = start + round(minutes * 60)
+            given = step["durationMinutesOffsetFromStartTime"]
+            offset_s = number(given, place=at, name="durationMinutesOffsetFromStartTime") * 60
+            if not math.isfinite(offset_s):
+                raise at.error(f"durationMinutesOffsetFromStartTime {json_text(given)} is out of range: {TIME_RANGE}")
+            time = in_range(start + round(offset_s), place=at, name="durationMinutesOffsetFromStartTime", value=given)
         else:
             raise at.error("no time or durationMinutesOffsetFromStartTime: every point needs a time")
         out.add_point(time, lat, lon)

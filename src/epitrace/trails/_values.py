@@ -6,6 +6,7 @@ expected, and what to do about it.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field
@@ -20,9 +21,30 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_SECOND = timedelta(seconds=1)
 # Numbers at or above this many are milliseconds: 1e11 seconds is the year 5138, and 1e11 ms is 1973.
 MILLISECONDS_FROM = 100_000_000_000
+# Unix seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: no history lies outside, and every
+# time inside fits the int64 columns (and is exact as a JavaScript number in the self-check page).
+FIRST_SECOND, LAST_SECOND = -62_135_596_800, 253_402_300_799
+TIME_RANGE = "expected a time between 0001-01-01 and 9999-12-31 UTC"
 TIME_EXAMPLE = "e.g. 2024-03-10T18:00:00Z or 2024-03-10T19:00:00+01:00"
 # "52.3702°, 4.8952°" (Android Timeline export) or "geo:52.370200,4.895200" (iOS export).
 LATLNG_TEXT = re.compile(r"^\s*(?:geo:)?\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*°?\s*,\s*([-+]?[\d.]+(?:[eE][-+]?\d+)?)\s*°?\s*$")
+
+
+# The encodings a file may declare (GPX): each is decoded byte for byte alike here and in the self-check page.
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "us-ascii": "ascii", "ascii": "ascii", "iso-8859-1": "latin-1",
+             "iso8859-1": "latin-1", "latin-1": "latin-1", "latin1": "latin-1", "windows-1252": "cp1252",
+             "cp1252": "cp1252"}
+
+
+def decode(data: bytes, *, encoding: str, source: str, label: str, fix: str) -> str:
+    """``data`` as text; the first byte that is not ``label`` text is named, counted from 1 in the file."""
+    # utf-8-sig reports positions after the byte-order mark it skipped: count them back in.
+    skipped = 3 if encoding == "utf-8-sig" and data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        at = exc.start + skipped
+        raise InputError(f"{source} is not {label} text: byte {at + 1} is {data[at:at + 1]!r}; {fix}") from None
 
 
 @dataclass(frozen=True)
@@ -93,7 +115,7 @@ def number(value: Any, *, place: Place, name: str) -> float:
         raise place.error(f"{name} {json_text(value)} is not a number")
     try:
         result = float(value) if isinstance(value, int | float | str) else math.nan
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: an integer too large for a float
         result = math.nan
     if not math.isfinite(result):
         raise place.error(f"{name} {json_text(value)} is not a number")
@@ -111,10 +133,18 @@ def e7_position(lat_e7: Any, lon_e7: Any, *, place: Place, names: tuple[str, str
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise place.error(f"{name} {json_text(value)} is not a number: expected an integer, degrees x 10^7")
         raw.append(value - 2**32 if value > 2**31 - 1 else value)
-    lat, lon = raw[0] / 1e7, raw[1] / 1e7
+    lat, lon = (e7_degrees(value) for value in raw)
     if not -90 <= lat <= 90:
         return check_position(lat, lon, place=place, shown=f"{names[0]} {json_text(lat_e7)} ({lat:g}°)")
     return check_position(lat, lon, place=place, shown=f"{names[1]} {json_text(lon_e7)} ({lon:g}°)")
+
+
+def e7_degrees(value: int | float) -> float:
+    """``value / 10^7``; an integer too large for a float is infinitely far (and so out of range)."""
+    try:
+        return value / 1e7
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def text_position(value: Any, *, place: Place, name: str) -> tuple[float, float]:
@@ -147,15 +177,30 @@ def datetime_seconds(moment: datetime, *, place: Place, name: str, shown: str, n
         if not naive_is_utc:
             raise place.error(f"{name} {shown!r} has no UTC offset, so the moment is ambiguous: add one, {TIME_EXAMPLE}")
         moment = moment.replace(tzinfo=UTC)
-    return (moment - EPOCH) // ONE_SECOND
+    return in_range((moment - EPOCH) // ONE_SECOND, place=place, name=name, value=shown)
+
+
+def in_range(seconds: int, *, place: Place, name: str, value: Any) -> int:
+    """``seconds`` when it lies in the years 1 to 9999; ``value`` is the time as the file gives it."""
+    if not FIRST_SECOND <= seconds <= LAST_SECOND:
+        raise place.error(f"{name} {json_text(value)} is out of range: {TIME_RANGE}")
+    return seconds
+
+
+def whole(text: str, *, place: Place, name: str) -> int:
+    """``int(text)`` of digits; more digits than Python converts (4300) are no time either."""
+    try:
+        return int(text)
+    except ValueError:
+        raise place.error(f"{name} {json_text(text)} is out of range: {TIME_RANGE}") from None
 
 
 def ms_text_seconds(value: Any, *, place: Place, name: str) -> int:
     """Unix seconds from Google's ``timestampMs`` (milliseconds since 1970, usually as text)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value // 1000
+        return in_range(value // 1000, place=place, name=name, value=value)
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value) // 1000
+        return in_range(whole(value, place=place, name=name) // 1000, place=place, name=name, value=value)
     raise place.error(
         f"{name} {json_text(value)} is not a time: expected milliseconds since 1970 as digits, e.g. \"1710093600000\""
     )
@@ -163,15 +208,20 @@ def ms_text_seconds(value: Any, *, place: Place, name: str) -> int:
 
 def any_seconds(value: Any, *, place: Place, name: str) -> int:
     """Unix seconds from ISO-8601 text, or from a number of seconds (milliseconds when >= 10^11)."""
+    number = value
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d+(\.\d*)?\s*", value):
-        value = float(value) if "." in value else int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value // 1000 if abs(value) >= MILLISECONDS_FROM else value
-    if isinstance(value, float) and math.isfinite(value):
-        return math.floor(value / 1000 if abs(value) >= MILLISECONDS_FROM else value)
-    if isinstance(value, str):
+        number = float(value) if "." in value else whole(value, place=place, name=name)
+    if isinstance(number, int) and not isinstance(number, bool):
+        seconds = number // 1000 if abs(number) >= MILLISECONDS_FROM else number
+    elif isinstance(number, float) and math.isfinite(number):
+        seconds = math.floor(number / 1000 if abs(number) >= MILLISECONDS_FROM else number)
+    elif isinstance(number, float) and isinstance(value, str):  # digits too many for a float
+        raise place.error(f"{name} {json_text(value)} is out of range: {TIME_RANGE}")
+    elif isinstance(value, str):
         return iso_seconds(value, place=place, name=name)
-    raise place.error(f"{name} {json_text(value)} is not a time: expected Unix seconds or ISO-8601, {TIME_EXAMPLE}")
+    else:
+        raise place.error(f"{name} {json_text(value)} is not a time: expected Unix seconds or ISO-8601, {TIME_EXAMPLE}")
+    return in_range(seconds, place=place, name=name, value=value)
 
 
 def json_text(value: Any) -> str:
