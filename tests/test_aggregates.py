@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from epitrace.api import create_app
-from epitrace.domain.privacy import Suppression, protect
+from epitrace.domain.privacy import protect
 from epitrace.domain.roles import Role
 from epitrace.storage.accounts import add_user
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
-from epitrace.storage.models import AuditEvent, Case, Contact, Person, Task, TransmissionLink
+from epitrace.storage.models import AuditEvent, Case, Contact, Task, TransmissionLink
 from tests.conftest import LAB_HEADER, lab_line
 
 PASSWORD = "correct horse battery staple"
@@ -328,7 +327,7 @@ def attacker_for(got: dict, codes: list[str], *, scope_codes: list[str]) -> Atta
                     n = round(row["value"] * row["denominator"])
                     attacker.observe(f"{source}: numerator of {row['kpi']}", num, n)
     for source, rows in (("clusters", got.get("clusters", {"data": []})["data"]), ("report clusters", report["clusters"])):
-        for i, row in enumerate(rows):
+        for row in rows:
             size = attacker.extra(f"cluster {row['kind']} {row['where']} {row['first']}")
             attacker.observe(f"{source}: size of {row['where']}", size, row["cases"])
             if row["kind"] == "setting":  # its cases were reported between first and last

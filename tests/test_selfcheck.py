@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -60,3 +60,15 @@ def test_checkins_match_a_venue_window(cli) -> None:
     result = cli("check", "--checkins", "checkins.json", "--feed", "feed.json", "--public-key", public)
     assert "Exposure at Old Anchor Cinema on 2026-03-10, 20:00-22:00 UTC (60 minutes of overlap)." in result.stdout
     assert result.stdout.count("Exposure at") == 1
+
+
+def test_a_trail_with_no_stays_is_an_error_not_an_all_clear_9() -> None:
+    import polars as pl
+
+    from epitrace.errors import InputError
+    from epitrace.selfcheck import self_check
+
+    empty = pl.DataFrame(schema={"person_id": pl.Int64, "lat": pl.Float64, "lon": pl.Float64, "start": pl.Int64,
+                                 "end": pl.Int64})
+    with pytest.raises(InputError, match="yields no stays .* so there is nothing to check"):
+        self_check({"batches": []}, trail=empty, public_key=None, today=date(2026, 3, 15))

@@ -49,7 +49,14 @@ def self_check(
     today: date,
     min_overlap_s: int = 15 * 60,
 ) -> SelfCheck:
-    """Verify the feed, then match the trail (geo windows) and check-ins (venue windows) locally."""
+    """Verify the feed, then match the trail (geo windows) and check-ins (venue windows) locally.
+
+    A trail that yields no stays is an error, never an all-clear: nothing in it could be checked.
+    """
+    if trail is not None and trail.is_empty():
+        raise InputError("the location history yields no stays (10 minutes or more within 100 m), so there is "
+                         "nothing to check: export a history that covers the days you want to check, with its "
+                         "visits or a point every few minutes")
     verification = verify_feed(document, public_key=public_key)
     if not verification.ok:
         raise InputError(f"the feed does not verify, so it is not used: {verification.problem}")

@@ -37,18 +37,41 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import Session
 
-from epitrace.analytics.curves import KPI_COUNTS, By, Interval, chain_sizes, kpi_counts, most_likely_tree, setting_cluster_members
+from epitrace.analytics.curves import (
+    KPI_COUNTS,
+    By,
+    Interval,
+    chain_sizes,
+    kpi_counts,
+    most_likely_tree,
+    setting_cluster_members,
+)
 from epitrace.analytics.curves import kpis as compute_kpis
 from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
-from epitrace.analytics.release import (EVERYWHERE, Cell, LinkedTable, Tree, case_table, cell_of, count_table, curve_view,
-                                        jurisdiction_tree, released_rt)
+from epitrace.analytics.release import (
+    EVERYWHERE,
+    Cell,
+    LinkedTable,
+    Tree,
+    case_table,
+    cell_of,
+    count_table,
+    curve_view,
+    jurisdiction_tree,
+    released_rt,
+)
 from epitrace.domain.privacy import Suppression, legend, protect, shown, suppress_small
 from epitrace.domain.statuses import RESIDENTIAL_KINDS
 from epitrace.errors import InputError
 from epitrace.settings import Settings
 from epitrace.storage import audit
-from epitrace.storage.analytics import (cases_frame, contact_tasks_frame, jurisdictions_frame, links_frame,
-                                        place_cluster_members_frame)
+from epitrace.storage.analytics import (
+    cases_frame,
+    contact_tasks_frame,
+    jurisdictions_frame,
+    links_frame,
+    place_cluster_members_frame,
+)
 from epitrace.storage.audit import Actor
 from epitrace.storage.jurisdictions import codes_by_id
 from epitrace.storage.scope import EVERYWHERE as ALL_SCOPE

@@ -16,7 +16,7 @@ from epitrace import settings
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
-from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, Unauthorized, Unavailable
+from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, NotFound, Unauthorized, Unavailable
 from epitrace.service.auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
@@ -314,7 +314,7 @@ def selfcheck_script(name: str):  # type: ignore[no-untyped-def]
 
     path = Path(__file__).parent / "static" / name
     if not re.fullmatch(r"[a-z_]+\.js", name) or not path.is_file():
-        raise HTTPException(404, f"there is no script {name!r} here")
+        raise NotFound(f"there is no script {name!r} here")
     return FileResponse(path, media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"})
 
 
