@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +26,7 @@ Db = Annotated[Session, Depends(get_db)]
 AGGREGATES = Depends(require(Permission.READ_AGGREGATES))
 
 
-@router.get("/analytics/curve", tags=["analytics"])
+@router.get("/analytics/curve", response_model=s.CurvePublic, tags=["analytics"])
 def curve(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern="^(report|onset)$"),
           interval: str = Query("day", pattern="^(day|week)$"), by_jurisdiction: bool = False) -> dict:
     """The epidemic curve of your jurisdiction; small counts, and counts that would give one away, are suppressed."""
@@ -35,14 +34,17 @@ def curve(db: Db, account: Account = AGGREGATES, by: str = Query("report", patte
                             interval=interval, by_jurisdiction=by_jurisdiction).as_json()  # type: ignore[arg-type]
 
 
-@router.get("/analytics/kpis", tags=["analytics"])
-def kpis(db: Db, account: Account = AGGREGATES, today: date | None = None) -> dict:
-    """Operational KPIs of your jurisdiction's tracing; counts below the threshold are suppressed."""
+@router.get("/analytics/kpis", response_model=s.KpisPublic, tags=["analytics"])
+def kpis(db: Db, account: Account = AGGREGATES) -> dict:
+    """Operational KPIs of your jurisdiction's tracing as of today; counts below the threshold are suppressed.
+
+    There is no choice of day: KPIs of two days differenced would give away counts of the tasks in between.
+    """
     return aggregates.kpis(db, scope_of(account), actor=actor_of(account, "surveillance"),
-                           today=today or settings.today()).as_json()
+                           today=settings.today()).as_json()
 
 
-@router.get("/analytics/rt", tags=["analytics"])
+@router.get("/analytics/rt", response_model=s.RtPublic, tags=["analytics"])
 def rt(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern="^(report|onset)$"),
        si_mean: float = DEFAULT_SI_MEAN, si_sd: float = DEFAULT_SI_SD) -> dict:
     """Rt over weekly windows of your jurisdiction's released curve; windows with a suppressed day are not shown."""
@@ -50,7 +52,7 @@ def rt(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern=
                          si_mean=si_mean, si_sd=si_sd).as_json()
 
 
-@router.get("/analytics/clusters", tags=["analytics"])
+@router.get("/analytics/clusters", response_model=s.ClustersPublic, tags=["analytics"])
 def clusters(db: Db, account: Account = AGGREGATES) -> dict:
     """Place and setting clusters with your jurisdiction's cases; sizes suppressed, households not named."""
     return aggregates.clusters(db, scope_of(account), actor=actor_of(account, "surveillance")).as_json()

@@ -375,6 +375,83 @@ class FeedDocument(BaseModel):
     batches: list[FeedBatchPublic]
 
 
+# Aggregates: counts as released are a number, "<5" (1 to threshold-1) or "x" (withheld so a small count
+# cannot be worked out from totals); ``legend`` says so in words.
+
+Shown = int | str
+
+
+class CurveCell(BaseModel):
+    label: str = Field(description="The day (YYYY-MM-DD) or ISO week.")
+    jurisdiction: str | None = None
+    cases: Shown
+
+
+class CurvePublic(BaseModel):
+    jurisdiction: str
+    by: str
+    interval: str
+    threshold: int
+    legend: dict[str, str]
+    total: Shown
+    undated: Shown
+    data: list[CurveCell]
+
+
+class RtWindow(BaseModel):
+    t_start: int
+    t_end: int
+    mean: float
+    std: float
+    q2_5: float
+    q5: float
+    q25: float
+    median: float
+    q75: float
+    q95: float
+    q97_5: float
+
+
+class RtPublic(BaseModel):
+    first_day: date | None
+    si_mean: float
+    si_sd: float
+    withheld_windows: int = Field(description="Windows not published because a day in them is suppressed.")
+    note: str | None
+    data: list[RtWindow]
+
+
+class KpiPublic(BaseModel):
+    kpi: str
+    value: float | None = Field(description="Null when its numerator or denominator is suppressed.")
+    numerator: Shown | None
+    denominator: Shown
+    definition: str
+
+
+class KpisPublic(BaseModel):
+    today: date
+    threshold: int
+    legend: dict[str, str]
+    data: list[KpiPublic]
+
+
+class ClusterPublic(BaseModel):
+    kind: str
+    where: str = Field(description="The place (households are never named) or the setting.")
+    setting: str | None
+    cases: Shown
+    first: date | None
+    last: date | None
+    status: str
+
+
+class ClustersPublic(BaseModel):
+    threshold: int
+    legend: dict[str, str]
+    data: list[ClusterPublic]
+
+
 class Ok(BaseModel):
     ok: bool = True
 
