@@ -8,9 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from epitrace.storage.db import read_session
+from epitrace.storage.accounts import add_user
+from epitrace.storage.db import read_session, write_session
 from epitrace.storage.models import Case, LabResult, Person, Task
 from tests.conftest import LAB_HEADER, lab_line, write_labs
+from tests.test_api import PASSWORD, assert_error_shape, client_for, world  # noqa: F401 - the shared fixture
 
 
 def db_content(url: str) -> list[str]:
@@ -180,14 +182,50 @@ def test_utf8_names_and_bom_are_accepted(cli, engine) -> None:
         assert (person.given_name, person.family_name, person.name_key) == ("Zoë", "Ní Bhriain", "zoe|ni bhriain")
 
 
+def directory_listing(path: Path) -> dict[str, bytes]:
+    """Every file under ``path`` with its bytes (the database's -wal/-shm files included)."""
+    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}
+
+
 def test_dry_run_writes_nothing(cli, db_url) -> None:
-    before = db_content(db_url)
-    labs = write_labs(cli.cwd / "labs.csv", lab_line("S1"))
-    result = cli("import", "labs", str(labs), "--dry-run")
-    assert result.exit_code == 0
-    assert result.stdout.splitlines()[0] == "Would import 1 result(s) from labs.csv (1 positive)."
-    assert result.stdout.splitlines()[-1] == "Dry run: nothing was written."
+    valid = write_labs(cli.cwd / "labs.csv", lab_line("S1"))
+    invalid = write_labs(cli.cwd / "bad.csv", lab_line("S2", collected="2026-13-01"), lab_line("S3", jurisdiction="X9"))
+    files, before = directory_listing(cli.cwd), db_content(db_url)
+
+    failing = cli("import", "labs", str(invalid), "--dry-run")
+    assert failing.exit_code == 1
+    assert failing.stderr.splitlines() == [
+        "Error: bad.csv: 2 problem(s) found; nothing was imported",
+        "  row 2, collected_on '2026-13-01': expected a date as YYYY-MM-DD, e.g. 2026-03-14",
+        "  row 3, jurisdiction_code 'X9': unknown jurisdiction code; add it with `epitrace jurisdictions add X9 NAME` "
+        "or use a code from `epitrace jurisdictions list`",
+        f"Dry run: nothing was written; without --dry-run these problems would also be written to {invalid}.errors.csv. "
+        "Fix them and import the file again.",
+    ]
+    assert directory_listing(cli.cwd) == files  # no bad.csv.errors.csv, and the database file is untouched
     assert db_content(db_url) == before
+
+    passing = cli("import", "labs", str(valid), "--dry-run")
+    assert passing.exit_code == 0
+    assert passing.stdout.splitlines()[0] == "Would import 1 result(s) from labs.csv (1 positive)."
+    assert passing.stdout.splitlines()[-1] == "Dry run: nothing was written."
+    assert directory_listing(cli.cwd) == files
+    assert db_content(db_url) == before
+
+
+def test_dry_run_lists_every_problem_and_keeps_an_earlier_errors_file(cli) -> None:
+    labs = write_labs(cli.cwd / "labs.csv", *(lab_line(f"S{i}", result="pos") for i in range(25)))
+    assert cli("import", "labs", str(labs)).exit_code == 1
+    earlier = Path(f"{labs}.errors.csv").read_bytes()
+    dry = cli("import", "labs", str(labs), "--dry-run")
+    assert dry.exit_code == 1
+    assert sum(line.endswith("'pos': expected one of positive, negative, inconclusive") for line in dry.stderr.splitlines()) == 25
+    assert Path(f"{labs}.errors.csv").read_bytes() == earlier  # neither rewritten nor removed
+    write_labs(labs, lab_line("S1"))
+    fixed = cli("import", "labs", str(labs), "--dry-run")
+    assert fixed.exit_code == 0
+    assert fixed.stderr.strip() == f"{labs}.errors.csv is from an earlier attempt; it is removed when the file is imported."
+    assert Path(f"{labs}.errors.csv").exists()
 
 
 def test_errors_file_is_removed_after_a_successful_retry(cli) -> None:
@@ -203,3 +241,81 @@ def test_missing_file(cli) -> None:
     result = cli("import", "labs", "nope.csv")
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: lab file 'nope.csv' does not exist or is not a file; check the path"
+
+
+def test_lab_import_reports_every_problem_in_one_pass(cli, db_url) -> None:
+    """Format, reference and conflict problems come together, row by row (issue 9, point 7)."""
+    first = write_labs(cli.cwd / "first.csv", lab_line("S1", result="negative"))
+    assert cli("import", "labs", str(first)).exit_code == 0
+    before = db_content(db_url)
+    labs = write_labs(
+        cli.cwd / "labs.csv",
+        lab_line("S2", collected="2026-13-01"),  # format
+        lab_line("S3", jurisdiction="X9"),  # reference
+        lab_line("S1", result="positive"),  # conflict with the stored specimen
+        lab_line("S1", dob="02/04/1990", jurisdiction="X9", result="positive"),  # all three in one row
+        lab_line("S4", sex="f"),
+        lab_line("S4", sex="female", given="Ann"),  # conflict with row 6, which has a format error itself
+    )
+    result = cli("import", "labs", str(labs))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "Error: labs.csv: 8 problem(s) found; nothing was imported"
+    stored = ("a stored result is never overwritten: if the laboratory corrected it, import the correction under "
+              "a new specimen_id or ask an administrator to amend the record")
+    unknown = ("unknown jurisdiction code; add it with `epitrace jurisdictions add X9 NAME` or use a code from "
+               "`epitrace jurisdictions list`")
+    assert errors_csv(labs) == [
+        {"row": "2", "column": "collected_on", "value": "2026-13-01", "reason": "expected a date as YYYY-MM-DD, e.g. 2026-03-14"},
+        {"row": "3", "column": "jurisdiction_code", "value": "X9", "reason": unknown},
+        {"row": "4", "column": "result", "value": "positive",
+         "reason": f"specimen LAB-A/S1 was imported before with result 'negative'; {stored}"},
+        {"row": "5", "column": "result", "value": "positive",
+         "reason": f"specimen LAB-A/S1 was imported before with result 'negative' (and jurisdiction_code); {stored}"},
+        {"row": "5", "column": "date_of_birth", "value": "02/04/1990", "reason": "expected a date as YYYY-MM-DD, e.g. 2026-03-14"},
+        {"row": "5", "column": "jurisdiction_code", "value": "X9", "reason": unknown},
+        {"row": "6", "column": "sex", "value": "f", "reason": "expected one of female, male, other, unknown, or empty"},
+        {"row": "7", "column": "given_name", "value": "Ann",
+         "reason": f"specimen LAB-A/S4 appears earlier in this file (row 6) with given_name 'Ana'; {stored}"},
+    ]
+    assert db_content(db_url) == before
+
+
+def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) -> None:
+    """A D1 supervisor's upload: out-of-scope rows, stored conflicts and format errors come back together,
+    and a specimen stored for D2 is neither compared nor echoed."""
+    with write_session(world["engine"]) as session:
+        add_user(session, "supervisor-d1", PASSWORD, role="supervisor", jurisdiction_code="D1")
+    client = client_for(world, "supervisor-d1")
+    before = db_content(str(world["engine"].url))
+    upload = "\n".join([
+        LAB_HEADER,
+        lab_line("S2", given="Zed", family="Quinn", dob="1970-07-07"),  # S2 is stored for D2 (Bea Stone)
+        lab_line("S7", jurisdiction="D2"),  # a new result, but for D2
+        lab_line("S8", collected="2026-02-30"),
+        lab_line("S1", result="negative", given="Ana", phone="+15550001"),  # S1 is stored for D1: comparable
+        lab_line("S9", jurisdiction="X9"),
+        lab_line("S2", jurisdiction="D2", given="Bea", family="Stone", dob="1980-02-02"),  # S2 exactly as stored
+    ]).encode()
+    body = assert_error_shape(client.post("/api/labs", files={"file": ("labs.csv", upload, "text/csv")}), 422)
+    assert body["error"] == "labs.csv: 7 problem(s) found; nothing was imported"
+    elsewhere = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is a "
+                 "different specimen, check its lab_id and specimen_id)")
+    outside = ("outside your jurisdiction: you can import results only for the jurisdiction(s) you work for; "
+               "correct the code, or have the row imported by an account of D2")
+    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [
+        (2, "specimen_id", "S2"), (3, "jurisdiction_code", "D2"), (4, "collected_on", "2026-02-30"),
+        (5, "result", "negative"), (6, "jurisdiction_code", "X9"), (7, "specimen_id", "S2"), (7, "jurisdiction_code", "D2"),
+    ]
+    reasons = [e["reason"] for e in body["errors"]]
+    assert reasons[0] == reasons[5] == f"specimen LAB-A/S2: {elsewhere}"
+    assert reasons[1] == reasons[6] == outside
+    assert reasons[3].startswith("specimen LAB-A/S1 was imported before with result 'positive';")
+    assert not any(stored in reasons[0] for stored in ("Bea", "Stone", "1980-02-02", "D2"))
+    assert db_content(str(world["engine"].url)) == before
+
+
+def test_lab_rows_over_the_api_report_format_and_reference_problems_together(world) -> None:
+    supervisor = client_for(world, "supervisor")
+    row = dict(zip(LAB_HEADER.split(","), lab_line("S5", jurisdiction="X9", sex="f").split(","), strict=True))
+    body = assert_error_shape(supervisor.post("/api/labs/rows", json={"rows": [row], "dry_run": True}), 422)
+    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [(1, "sex", "f"), (1, "jurisdiction_code", "X9")]

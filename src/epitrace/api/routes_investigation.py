@@ -13,8 +13,8 @@ from epitrace import settings
 from epitrace.api import schemas as s
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
-from epitrace.errors import ImportRejected, InputError, TooManyRequests
-from epitrace.intake.labs import LAB_COLUMNS, RowError, parse_lab_csv, validate_lab_records
+from epitrace.errors import InputError, TooManyRequests
+from epitrace.intake.labs import LAB_COLUMNS, LabFile, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
     SESSION_COOKIE,
     LoginLimiter,
@@ -29,7 +29,7 @@ from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
-from epitrace.storage.labs import import_lab_rows
+from epitrace.storage.labs import import_lab_file
 
 router = APIRouter(prefix="/api")
 READ = Depends(require(Permission.READ_PERSONAL))
@@ -175,32 +175,26 @@ def merge(body: s.MergeRequest, db: Db, account: Account = Depends(require(Permi
 @router.post("/labs", tags=["labs"])
 def import_labs_csv(db: Db, file: UploadFile = File(description="Lab results CSV (UTF-8)."), dry_run: bool = False,
                     account: Account = Depends(require(Permission.IMPORT_LABS))) -> dict:
-    """Import a lab results CSV: all or nothing; errors come back as rows (422)."""
+    """Import a lab results CSV: all or nothing; every problem comes back at once, as rows (422)."""
     data = file.file.read()
-    rows = parse_lab_csv(data, source=file.filename or "upload.csv")
-    return _import(db, account, rows, source=file.filename or "upload.csv", sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+    lab_file = read_lab_csv(data, source=file.filename or "upload.csv")
+    return _import(db, account, lab_file, sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
 
 
 @router.post("/labs/rows", tags=["labs"])
 def import_labs_json(body: s.LabRowsRequest, db: Db, account: Account = Depends(require(Permission.IMPORT_LABS))) -> dict:
     """Import lab results given as JSON objects with the CSV's columns (row numbers start at 1)."""
-    records = [(i + 1, {c: ("" if r.get(c) is None else str(r.get(c))) for c in LAB_COLUMNS}, None) for i, r in enumerate(body.rows)]
-    rows, errors = validate_lab_records(records)
-    if errors:
-        raise ImportRejected(f"{len(errors)} problem(s) found; nothing was imported", errors=errors)
-    if not rows:
+    if not body.rows:
         raise InputError("no rows given: send at least one lab result")
-    return _import(db, account, rows, source="api", sha256="json", dry_run=body.dry_run)
+    records = [(i + 1, {c: ("" if r.get(c) is None else str(r.get(c))) for c in LAB_COLUMNS}, None) for i, r in enumerate(body.rows)]
+    return _import(db, account, read_lab_records(records, source="api"), sha256="json", dry_run=body.dry_run)
 
 
-def _import(db: Session, account: Account, rows, *, source: str, sha256: str, dry_run: bool) -> dict:  # type: ignore[no-untyped-def]
-    outside = wb.check_jurisdictions_in_scope(db, scope_of(account), {r.jurisdiction_code for r in rows})
-    if outside:
-        errors = [RowError(r.row, "jurisdiction_code", r.jurisdiction_code, "outside your jurisdiction")
-                  for r in rows if r.jurisdiction_code in outside]
-        raise ImportRejected(f"{len(errors)} row(s) are for jurisdictions outside yours; nothing was imported", errors=errors)
+def _import(db: Session, account: Account, lab_file: LabFile, *, sha256: str, dry_run: bool) -> dict:
+    # Format, reference, scope and conflict problems are all found by import_lab_file, in one pass;
+    # the caller's scope is checked before any stored specimen is compared (issue 9, point 7).
     with savepoint(db, keep=not dry_run):
-        report = import_lab_rows(db, rows, source=source, sha256=sha256, actor=actor_of(account))
+        report = import_lab_file(db, lab_file, sha256=sha256, actor=actor_of(account), scope=scope_of(account))
     return {"dry_run": dry_run, "rows": report.rows, "imported": report.imported, "already_imported": report.already_imported,
             "results": dict(report.new_results), "new_persons": report.new_persons, "new_cases": report.new_cases,
             "joined_cases": report.joined_cases, "contacts_became_cases": report.contacts_became_cases,

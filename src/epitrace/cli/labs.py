@@ -9,9 +9,9 @@ import typer
 
 from epitrace.cli._common import cli_actor, engine
 from epitrace.errors import ImportRejected, InputError
-from epitrace.intake.labs import parse_lab_csv, write_errors_csv
+from epitrace.intake.labs import LabFile, read_lab_csv, write_errors_csv
 from epitrace.storage.db import savepoint, write_session
-from epitrace.storage.labs import LabImportReport, import_lab_rows
+from epitrace.storage.labs import LabImportReport, import_lab_file
 
 import_app = typer.Typer(help="Import data files (lab results).")
 MAX_ERRORS_SHOWN = 20
@@ -26,7 +26,9 @@ def import_labs(
 
     Columns: lab_id, specimen_id, collected_on, resulted_on, result, test_type, given_name,
     family_name, date_of_birth, sex, phone, national_id, address, jurisdiction_code.
-    Errors go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
+    Every problem (format, unknown jurisdiction, conflict with a stored specimen) is reported
+    at once; they go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
+    With --dry-run nothing at all is written: the problems are all listed on stderr.
 
     Example:
 
@@ -39,30 +41,50 @@ def import_labs(
     data = file.read_bytes()
     errors_path = Path(f"{file}.errors.csv")
     try:
-        rows = parse_lab_csv(data, source=file.name)
-        report = _import(rows, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
+        lab_file = read_lab_csv(data, source=file.name)
+        report = _import(lab_file, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     except ImportRejected as rejected:
-        _reject(rejected, errors_path, again="import the file again")
-    if errors_path.exists():
-        errors_path.unlink()  # stale list from an earlier failed attempt
+        _reject(rejected, errors_path, again="import the file again", dry_run=dry_run)
     typer.echo(describe_report(report, source=file.name, dry_run=dry_run))
+    if errors_path.exists():
+        if dry_run:  # a dry run writes nothing, and deletes nothing either
+            typer.echo(f"{errors_path} is from an earlier attempt; it is removed when the file is imported.", err=True)
+        else:
+            errors_path.unlink()  # stale list from an earlier failed attempt
 
 
-def _reject(rejected: ImportRejected, errors_path: Path, *, again: str) -> None:
-    """Print the problems, write them all to FILE.errors.csv, and exit 1."""
-    write_errors_csv(str(errors_path), rejected.errors)
+def _reject(rejected: ImportRejected, errors_path: Path, *, again: str, dry_run: bool = False) -> None:
+    """Print the problems and exit 1; all of them go to FILE.errors.csv, or (dry run) all to stderr."""
     typer.echo(f"Error: {rejected.message}", err=True)
+    if dry_run:
+        for error in rejected.errors:
+            typer.echo(f"  {error}", err=True)
+        typer.echo(f"Dry run: nothing was written; without --dry-run these problems would also be written to "
+                   f"{errors_path}. Fix them and {again}.", err=True)
+        raise typer.Exit(1)
     for error in rejected.errors[:MAX_ERRORS_SHOWN]:
         typer.echo(f"  {error}", err=True)
+    try:
+        write_errors_csv(str(errors_path), rejected.errors)
+    except OSError as exc:
+        for error in rejected.errors[MAX_ERRORS_SHOWN:]:
+            typer.echo(f"  {error}", err=True)
+        typer.echo(f"Could not write the list of problems to {errors_path} ({exc.strerror or exc}); all are listed "
+                   f"above. Fix them and {again}.", err=True)
+        raise typer.Exit(1) from None
     if len(rejected.errors) > MAX_ERRORS_SHOWN:
         typer.echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
     typer.echo(f"All problems are listed in {errors_path}; fix them and {again}.", err=True)
     raise typer.Exit(1)
 
 
-def _import(rows, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:  # type: ignore[no-untyped-def]
-    with write_session(engine()) as session, savepoint(session, keep=not dry_run):
-        return import_lab_rows(session, rows, source=source, sha256=sha256, actor=cli_actor())
+def _import(lab_file: LabFile, *, source: str, sha256: str, dry_run: bool) -> LabImportReport:
+    db = engine()
+    try:
+        with write_session(db) as session, savepoint(session, keep=not dry_run):
+            return import_lab_file(session, lab_file, sha256=sha256, actor=cli_actor(), source=source)
+    finally:
+        db.dispose()  # the last connection closing lets SQLite remove its -wal and -shm files
 
 
 def describe_report(report: LabImportReport, *, source: str, dry_run: bool) -> str:

@@ -1,20 +1,48 @@
-"""Lab results CSV: parse and validate every row before anything is written.
+"""Lab results CSV: read and check every row before anything is written.
 
-File-level problems (empty, not UTF-8, missing columns) and row-level problems (bad dates,
-unknown values, missing required values) are all collected, so one run reports everything.
+Reading gives a ``LabFile``: every row as far as it could be read, and every format problem
+(header, required values, dates, vocabularies, lengths, invisible characters). ``storage.labs``
+adds the problems only the database can see (unknown jurisdiction codes, jurisdictions outside
+the caller's scope, conflicts with stored specimens) and rejects the file with all of them at
+once, row by row, so a person fixes the file once (issue 9, point 7). Only problems with the file
+as a whole (not UTF-8, empty, unreadable CSV, no rows) stop reading early.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
 from epitrace.domain.statuses import LabResultValue, Sex
 from epitrace.errors import ImportRejected
+from epitrace.intake.csvfile import (
+    RowError,
+    cells_to_record,
+    column_index,
+    decode_csv_bytes,
+    duplicate_columns,
+    parse_iso_date,
+    read_csv_rows,
+    shorten,
+    text_problem,
+)
+
+__all__ = [
+    "LAB_COLUMNS",
+    "LabFile",
+    "LabRecord",
+    "LabRow",
+    "RowError",
+    "decode_csv_bytes",
+    "parse_lab_csv",
+    "read_lab_csv",
+    "read_lab_records",
+    "sort_errors",
+    "validate_lab_records",
+    "write_errors_csv",
+]
 
 LAB_COLUMNS = (
     "lab_id",
@@ -34,24 +62,17 @@ LAB_COLUMNS = (
 )
 OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
+MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": 200, "family_name": 200,
+              "phone": 64, "national_id": 64, "address": 1000, "jurisdiction_code": 32}
+OTHER_MAX_LENGTH = 32  # dates, result, sex
+RESULT_VALUES = frozenset(v.value for v in LabResultValue)
+SEX_VALUES = frozenset(v.value for v in Sex)
 RESULTS = ", ".join(v.value for v in LabResultValue)
 SEXES = ", ".join(v.value for v in Sex)
 
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem: ``row`` is the line number in the file (the header is line 1)."""
-
-    row: int
-    column: str
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f", {self.column}" if self.column else "")
-        shown = f" {self.value!r}" if self.value else ""
-        return f"{where}{shown}: {self.reason}"
+Record = tuple[int, Mapping[str, str | None], str | None]
+"""``(line, values by column, structural problem or None)``, as the importers hand rows over."""
 
 
 @dataclass(frozen=True)
@@ -81,134 +102,193 @@ class LabRow:
         return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
 
 
-def decode_csv_bytes(data: bytes, *, source: str) -> str:
-    """Decode UTF-8 (with or without BOM) or reject with the offending byte and line."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        bad = data[exc.start : exc.start + 1]
-        raise ImportRejected(
-            f"{source} is not UTF-8 text: byte 0x{bad.hex()} on line {line} (offset {exc.start}) "
-            "cannot be decoded; save the file as UTF-8 (CSV UTF-8 in a spreadsheet) and import again",
-            errors=[RowError(line, "", f"0x{bad.hex()}", "byte is not valid UTF-8; save the file as UTF-8")],
-        ) from None
+@dataclass(frozen=True)
+class LabRecord:
+    """One row as far as it could be read.
+
+    ``content`` holds the normalised text (as in ``LabRow.content``) of each column that passed
+    its format checks, so reference and conflict checks can run on a row with format errors too;
+    ``lab_row`` is set only when the whole row is valid.
+    """
+
+    row: int
+    content: dict[str, str | None]
+    lab_row: LabRow | None
 
 
-def parse_lab_csv(data: bytes, *, source: str, today: date | None = None) -> list[LabRow]:
-    """Parse a lab results CSV; raise ImportRejected listing every problem."""
+@dataclass(frozen=True)
+class LabFile:
+    """A lab file read and format-checked: every row and every format problem."""
+
+    source: str
+    records: tuple[LabRecord, ...]
+    errors: tuple[RowError, ...]
+    missing_columns: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> list[LabRow]:
+        """The rows without a format problem."""
+        return [r.lab_row for r in self.records if r.lab_row is not None]
+
+    def rejection(self, more: Iterable[RowError] = ()) -> ImportRejected | None:
+        """The error listing this file's format problems and ``more``, or None when there are none."""
+        errors = sort_errors([*self.errors, *more])
+        if not errors:
+            return None
+        if self.missing_columns:
+            others = len(errors) - len(self.missing_columns)
+            message = (f"{self.source} is missing the column(s) {', '.join(self.missing_columns)}: expected the "
+                       f"columns {', '.join(LAB_COLUMNS)} in the header row")
+            if others:
+                message += f"; {others} other problem(s) found; nothing was imported"
+        else:
+            message = f"{self.source}: {len(errors)} problem(s) found; nothing was imported"
+        return ImportRejected(message, errors=errors)
+
+
+def sort_errors(errors: Iterable[RowError]) -> list[RowError]:
+    """Row by row, and within a row in the order of the columns (problems with the whole row first)."""
+    order = {c: i for i, c in enumerate(LAB_COLUMNS)}
+    return sorted(errors, key=lambda e: (e.row, -1 if not e.column else order.get(e.column, len(order))))
+
+
+def read_lab_csv(data: bytes, *, source: str, today: date | None = None) -> LabFile:
+    """Read a lab results CSV and check every row's format.
+
+    Raises ``ImportRejected`` only for problems with the file as a whole (not UTF-8, empty,
+    unreadable, no rows); every other problem is in the returned file's ``errors``.
+    """
     text = decode_csv_bytes(data, source=source)
-    if not text.strip():
-        expected = ", ".join(LAB_COLUMNS)
+    table = read_csv_rows(text, source=source)
+    expected = ", ".join(LAB_COLUMNS)
+    if not table.header:
         raise ImportRejected(
             f"{source} is empty: expected a header row with the columns {expected}, then one row per result",
             errors=[RowError(1, "", "", f"file is empty; expected a header row: {expected}")],
         )
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    reader.fieldnames = header
-    missing = [c for c in LAB_COLUMNS if c not in header]
-    if missing:
-        errors = [
-            RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
-                     "in rows where it is optional)")
-            for column in missing
-        ]
+    index = column_index(table.header)
+    missing = tuple(c for c in LAB_COLUMNS if c not in table.header)
+    header_errors = [
+        *duplicate_columns(table.header),
+        *(RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
+                   "in rows where it is optional)") for column in missing),
+    ]
+    if not table.rows:
+        also = f"; the header also has {len(header_errors)} problem(s)" if header_errors else ""
         raise ImportRejected(
-            f"{source} is missing the column(s) {', '.join(missing)}: expected the columns "
-            f"{', '.join(LAB_COLUMNS)} in the header row",
-            errors=errors,
+            f"{source} has a header but no rows: add one row per lab result{also}",
+            errors=sort_errors([*header_errors, RowError(1, "", "", "header only; no result rows")]),
         )
-    records = []
-    for record in reader:
-        if None in record:
-            extra = record.pop(None)
-            records.append((reader.line_num, record, f"{len(extra)} more value(s) than header columns"))
-        else:
-            records.append((reader.line_num, record, None))
-    if not records:
-        raise ImportRejected(
-            f"{source} has a header but no rows: add one row per lab result",
-            errors=[RowError(1, "", "", "header only; no result rows")],
-        )
-    rows, errors = validate_lab_records(records, today=today)
-    if errors:
-        raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
-    return rows
+    records = [(line, *cells_to_record(table.header, index, cells, LAB_COLUMNS)) for line, cells in table.rows]
+    absent = frozenset(c for c in LAB_COLUMNS if c not in index)
+    checked, errors = _check_records(records, today=today, absent=absent)
+    return LabFile(source, tuple(checked), tuple(sort_errors([*header_errors, *errors])), missing)
 
 
-def validate_lab_records(
-    records: Iterable[tuple[int, Mapping[str, str | None], str | None]],
-    *,
-    today: date | None = None,
-) -> tuple[list[LabRow], list[RowError]]:
-    """Validate ``(line, record, structural_problem)`` triples; return rows and every error."""
+def read_lab_records(records: Iterable[Record], *, source: str, today: date | None = None) -> LabFile:
+    """Check rows given as values by column (the JSON API, the simulation) like a CSV file's rows."""
+    checked, errors = _check_records(records, today=today, absent=frozenset())
+    return LabFile(source, tuple(checked), tuple(sort_errors(errors)))
+
+
+def parse_lab_csv(data: bytes, *, source: str, today: date | None = None) -> list[LabRow]:
+    """Parse a lab results CSV; raise ImportRejected listing every format problem.
+
+    Checks against the database (jurisdictions, stored specimens) are ``storage.labs``'s; use
+    ``read_lab_csv`` and ``storage.labs.import_lab_file`` to report all problems in one pass.
+    """
+    lab_file = read_lab_csv(data, source=source, today=today)
+    rejected = lab_file.rejection()
+    if rejected is not None:
+        raise rejected
+    return lab_file.rows
+
+
+def validate_lab_records(records: Iterable[Record], *, today: date | None = None) -> tuple[list[LabRow], list[RowError]]:
+    """Validate ``(line, record, structural_problem)`` triples; return the valid rows and every format error."""
+    lab_file = read_lab_records(records, source="records", today=today)
+    return lab_file.rows, list(lab_file.errors)
+
+
+def _check_records(
+    records: Iterable[Record], *, today: date | None, absent: frozenset[str]
+) -> tuple[list[LabRecord], list[RowError]]:
     latest_allowed = (today or date.today()) + timedelta(days=1)  # labs a time zone ahead
-    rows: list[LabRow] = []
+    checked: list[LabRecord] = []
     errors: list[RowError] = []
     for line, record, problem in records:
         if problem:
             errors.append(RowError(line, "", "", problem + "; check quoting and commas in this row"))
+            checked.append(LabRecord(line, {}, None))
             continue
-        row_errors: list[RowError] = []
-        values = {c: (record.get(c) or "").strip() for c in LAB_COLUMNS}
-        for column in LAB_COLUMNS:
-            if column not in OPTIONAL_COLUMNS and not values[column]:
-                row_errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
-        dates: dict[str, date] = {}
-        for column in DATE_COLUMNS:
-            raw = values[column]
-            if not raw:
-                continue
-            parsed = _parse_date(raw)
-            if parsed is None:
-                row_errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
+        values = {c: (record.get(c) or "").strip() for c in LAB_COLUMNS if c not in absent}
+        content, row_errors = _check_values(line, values, latest_allowed)
+        errors.extend(row_errors)
+        lab_row = None if row_errors or absent else _lab_row(line, content)
+        checked.append(LabRecord(line, content, lab_row))
+    return checked, errors
+
+
+def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tuple[dict[str, str | None], list[RowError]]:
+    """The normalised text of each valid column, and the problems of the others."""
+    content: dict[str, str | None] = {}
+    errors: list[RowError] = []
+    for column, raw in values.items():
+        if not raw:
+            if column in OPTIONAL_COLUMNS:
+                content[column] = None
             else:
-                dates[column] = parsed
-        result = values["result"].lower()
-        if values["result"] and result not in {v.value for v in LabResultValue}:
-            row_errors.append(RowError(line, "result", values["result"], f"expected one of {RESULTS}"))
-        sex = values["sex"].lower()
-        if sex and sex not in {v.value for v in Sex}:
-            row_errors.append(RowError(line, "sex", values["sex"], f"expected one of {SEXES}, or empty"))
-        row_errors.extend(_check_date_order(line, dates, latest_allowed))
-        if row_errors:
-            errors.extend(row_errors)
+                errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
             continue
-        rows.append(
-            LabRow(
-                row=line,
-                lab_id=values["lab_id"],
-                specimen_id=values["specimen_id"],
-                collected_on=dates["collected_on"],
-                resulted_on=dates["resulted_on"],
-                result=result,
-                test_type=values["test_type"],
-                given_name=values["given_name"],
-                family_name=values["family_name"],
-                date_of_birth=dates["date_of_birth"],
-                sex=sex or None,
-                phone=values["phone"] or None,
-                national_id=values["national_id"] or None,
-                address=values["address"] or None,
-                jurisdiction_code=values["jurisdiction_code"],
-            )
-        )
-    return rows, errors
+        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH))
+        if problem:
+            errors.append(RowError(line, column, shorten(raw), problem))
+        elif column in DATE_COLUMNS:
+            if parse_iso_date(raw) is None:
+                errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
+            else:
+                content[column] = raw
+        elif column == "result":
+            if raw.lower() in RESULT_VALUES:
+                content[column] = raw.lower()
+            else:
+                errors.append(RowError(line, "result", raw, f"expected one of {RESULTS}"))
+        elif column == "sex":
+            if raw.lower() in SEX_VALUES:
+                content[column] = raw.lower()
+            else:
+                errors.append(RowError(line, "sex", raw, f"expected one of {SEXES}, or empty"))
+        else:
+            content[column] = raw
+    errors.extend(_check_date_order(line, content, latest_allowed))
+    return content, errors
 
 
-def _parse_date(raw: str) -> date | None:
-    if not ISO_DATE.match(raw):
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        return None
+def _lab_row(line: int, content: dict[str, str | None]) -> LabRow:
+    text = {c: content[c] or "" for c in LAB_COLUMNS}
+    return LabRow(
+        row=line,
+        lab_id=text["lab_id"],
+        specimen_id=text["specimen_id"],
+        collected_on=date.fromisoformat(text["collected_on"]),
+        resulted_on=date.fromisoformat(text["resulted_on"]),
+        result=text["result"],
+        test_type=text["test_type"],
+        given_name=text["given_name"],
+        family_name=text["family_name"],
+        date_of_birth=date.fromisoformat(text["date_of_birth"]),
+        sex=content["sex"],
+        phone=content["phone"],
+        national_id=content["national_id"],
+        address=content["address"],
+        jurisdiction_code=text["jurisdiction_code"],
+    )
 
 
-def _check_date_order(line: int, dates: dict[str, date], latest_allowed: date) -> list[RowError]:
+def _check_date_order(line: int, content: dict[str, str | None], latest_allowed: date) -> list[RowError]:
+    collected, resulted, born = (date.fromisoformat(content[c]) if content.get(c) else None  # type: ignore[arg-type]
+                                 for c in DATE_COLUMNS)
     errors = []
-    collected, resulted, born = (dates.get(c) for c in DATE_COLUMNS)
     if collected and resulted and resulted < collected:
         errors.append(RowError(line, "resulted_on", resulted.isoformat(),
                                f"is before collected_on {collected.isoformat()}; a result cannot precede its specimen"))

@@ -1,4 +1,11 @@
-"""Importing validated lab rows: all-or-nothing, idempotent, never overwriting a specimen."""
+"""Importing lab results: every problem reported in one pass, all-or-nothing, idempotent, never overwriting.
+
+``import_lab_file`` adds to a file's format problems those only the database can see (an
+unknown jurisdiction code, a jurisdiction outside the caller's scope, a specimen stored with
+other content) and rejects the file with all of them together, row by row (issue 9, point 7).
+A stored specimen of a jurisdiction the caller cannot see is never compared with the row, so
+nothing it holds is echoed back.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +17,16 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
-from epitrace.errors import ImportRejected
-from epitrace.intake.labs import LabRow, RowError
+from epitrace.intake.labs import LabFile, LabRecord, LabRow, RowError
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
 from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult
 from epitrace.storage.persons import resolve_person
+from epitrace.storage.scope import EVERYWHERE, Scope
 
 LOOKUP_CHUNK = 400
+ELSEWHERE = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is "
+             "a different specimen, check its lab_id and specimen_id)")
 
 
 @dataclass
@@ -39,27 +48,26 @@ class LabImportReport:
         return sum(self.new_results.values())
 
 
-def import_lab_rows(
-    session: Session, rows: list[LabRow], *, source: str, sha256: str, actor: Actor
+def import_lab_file(
+    session: Session, lab_file: LabFile, *, sha256: str, actor: Actor, scope: Scope = EVERYWHERE,
+    source: str | None = None,
 ) -> LabImportReport:
-    """Import rows in the caller's transaction; raise ImportRejected (and write nothing) on any error."""
+    """Import a checked lab file in the caller's transaction (``source``: the batch's name, default the file's).
+
+    Raises ImportRejected (and writes nothing) listing every problem: the file's format problems,
+    unknown or out-of-scope jurisdictions and conflicts with stored or earlier rows, together.
+    """
     jurisdictions = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
-    errors = [
-        RowError(r.row, "jurisdiction_code", r.jurisdiction_code,
-                 f"unknown jurisdiction code; add it with `epitrace jurisdictions add {r.jurisdiction_code} NAME` "
-                 "or use a code from `epitrace jurisdictions list`")
-        for r in rows
-        if r.jurisdiction_code not in jurisdictions
-    ]
-    new_rows, already, conflicts = _split_known(session, rows)
-    errors.extend(conflicts)
-    if errors:
-        errors.sort(key=lambda e: (e.row, e.column))
-        raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
+    errors = _reference_errors(lab_file.records, jurisdictions, scope)
+    new_rows, already, conflicts = _split_known(session, lab_file.records, scope)
+    rejected = lab_file.rejection([*errors, *conflicts])
+    if rejected is not None:
+        raise rejected
+    rows = lab_file.rows
     report = LabImportReport(rows=len(rows), already_imported=already)
     if not new_rows:
         return report
-    batch = ImportBatch(kind="labs", source=source, sha256=sha256, rows=len(rows))
+    batch = ImportBatch(kind="labs", source=source or lab_file.source, sha256=sha256, rows=len(rows))
     session.add(batch)
     session.flush()
     _, profile = load_profile(session)
@@ -70,53 +78,96 @@ def import_lab_rows(
     return report
 
 
-def _split_known(session: Session, rows: list[LabRow]) -> tuple[list[LabRow], int, list[RowError]]:
-    """Separate new rows from exact re-imports; a changed specimen is an error."""
-    stored: dict[tuple[str, str], dict] = {}
-    keys = list({(r.lab_id, r.specimen_id) for r in rows})
+def import_lab_rows(
+    session: Session, rows: list[LabRow], *, source: str, sha256: str, actor: Actor, scope: Scope = EVERYWHERE
+) -> LabImportReport:
+    """Import rows that passed their format checks (see ``import_lab_file``)."""
+    lab_file = LabFile(source, tuple(LabRecord(r.row, r.content(), r) for r in rows), ())
+    return import_lab_file(session, lab_file, sha256=sha256, actor=actor, scope=scope)
+
+
+def _reference_errors(records: tuple[LabRecord, ...], jurisdictions: dict[str, int], scope: Scope) -> list[RowError]:
+    errors = []
+    for record in records:
+        code = record.content.get("jurisdiction_code")
+        if code is None:
+            continue
+        if code not in jurisdictions:
+            errors.append(RowError(
+                record.row, "jurisdiction_code", code,
+                f"unknown jurisdiction code; add it with `epitrace jurisdictions add {code} NAME` "
+                "or use a code from `epitrace jurisdictions list`"))
+        elif not scope.allows(jurisdictions[code]):
+            errors.append(RowError(
+                record.row, "jurisdiction_code", code,
+                "outside your jurisdiction: you can import results only for the jurisdiction(s) you work for; "
+                f"correct the code, or have the row imported by an account of {code}"))
+    return errors
+
+
+def _split_known(
+    session: Session, records: tuple[LabRecord, ...], scope: Scope
+) -> tuple[list[LabRow], int, list[RowError]]:
+    """Separate new rows from exact re-imports; a changed specimen is an error.
+
+    Every record with a lab_id and specimen_id is checked, also one with format errors: its
+    valid columns are compared, so its conflicts are reported with its other problems.
+    """
+    keyed = [(r, (r.content["lab_id"], r.content["specimen_id"])) for r in records
+             if r.content.get("lab_id") and r.content.get("specimen_id")]
+    stored: dict[tuple[str, str], tuple[int, str]] = {}
+    keys = list(dict.fromkeys(key for _, key in keyed))
     for i in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[i : i + LOOKUP_CHUNK]
-        for lab_id, specimen_id, reported in session.execute(
-            select(LabResult.lab_id, LabResult.specimen_id, LabResult.reported_identity).where(
-                tuple_(LabResult.lab_id, LabResult.specimen_id).in_(chunk)
-            )
+        for lab_id, specimen_id, jurisdiction_id, reported in session.execute(
+            select(LabResult.lab_id, LabResult.specimen_id, LabResult.jurisdiction_id, LabResult.reported_identity)
+            .where(tuple_(LabResult.lab_id, LabResult.specimen_id).in_(chunk))
         ):
-            stored[(lab_id, specimen_id)] = json.loads(reported)
-    seen_in_file: dict[tuple[str, str], LabRow] = {}
-    new_rows, already, errors = [], 0, []
-    for row in rows:
-        key = (row.lab_id, row.specimen_id)
-        earlier = stored.get(key)
-        if earlier is not None:
-            changed = _differences(earlier, row.content())
+            stored[(lab_id, specimen_id)] = (jurisdiction_id, reported)
+    seen_in_file: dict[tuple[str, str], LabRecord] = {}
+    new_rows: list[LabRow] = []
+    already = 0
+    errors: list[RowError] = []
+    for record, key in keyed:
+        if key in stored:
+            jurisdiction_id, reported = stored[key]
+            # Scope first: what another jurisdiction stored is neither compared nor shown.
+            if not scope.allows(jurisdiction_id):
+                errors.append(RowError(record.row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
+                continue
+            changed = _differences(json.loads(reported), record.content)
             if changed:
-                errors.append(_conflict_error(row, changed, "was imported before with"))
+                errors.append(_conflict_error(record, key, changed, "was imported before with"))
             else:
                 already += 1
             continue
         first = seen_in_file.get(key)
         if first is not None:
-            changed = _differences(first.content(), row.content())
+            changed = _differences(first.content, record.content)
             if changed:
-                errors.append(_conflict_error(row, changed, f"appears earlier in this file (row {first.row}) with"))
+                errors.append(_conflict_error(record, key, changed, f"appears earlier in this file (row {first.row}) with"))
             else:
                 already += 1
             continue
-        seen_in_file[key] = row
-        new_rows.append(row)
+        seen_in_file[key] = record
+        if record.lab_row is not None:
+            new_rows.append(record.lab_row)
     return new_rows, already, errors
 
 
 def _differences(before: dict, after: dict) -> list[tuple[str, str | None, str | None]]:
-    return [(k, before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)]
+    """Columns of ``after`` (only those that passed their checks) whose value ``before`` differs."""
+    return [(k, before.get(k), after.get(k)) for k in after if k in before and before.get(k) != after.get(k)]
 
 
-def _conflict_error(row: LabRow, changed: list[tuple[str, str | None, str | None]], how: str) -> RowError:
+def _conflict_error(
+    record: LabRecord, key: tuple[str, str], changed: list[tuple[str, str | None, str | None]], how: str
+) -> RowError:
     column, old, new = changed[0]
     others = f" (and {', '.join(c for c, _, _ in changed[1:])})" if len(changed) > 1 else ""
     return RowError(
-        row.row, column, new or "",
-        f"specimen {row.lab_id}/{row.specimen_id} {how} {column} {old!r}{others}; a stored result is never "
+        record.row, column, new or "",
+        f"specimen {key[0]}/{key[1]} {how} {column} {old!r}{others}; a stored result is never "
         "overwritten: if the laboratory corrected it, import the correction under a new specimen_id "
         "or ask an administrator to amend the record",
     )
