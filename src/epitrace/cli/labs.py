@@ -26,9 +26,7 @@ def import_labs(
 
     Columns: lab_id, specimen_id, collected_on, resulted_on, result, test_type, given_name,
     family_name, date_of_birth, sex, phone, national_id, address, jurisdiction_code.
-    Every problem (format, unknown jurisdiction, conflict with a stored specimen) is reported
-    at once; they go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
-    With --dry-run nothing at all is written: the problems are all listed on stderr.
+    Errors go to FILE.errors.csv (row, column, value, reason) and the command exits 1.
 
     Example:
 
