@@ -1,16 +1,21 @@
-"""`epitrace import labs`: every error class, all-or-nothing, idempotence."""
+"""`epitrace import labs`: every error class in one pass, all-or-nothing, idempotence, dry runs; the demo's environment."""
 
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
+import subprocess
+import sys
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from epitrace.storage.accounts import add_user
-from epitrace.storage.db import read_session, write_session
-from epitrace.storage.models import Case, LabResult, Person, Task
+from epitrace.storage.db import make_engine, read_session, write_session
+from epitrace.storage.models import Case, Jurisdiction, LabResult, Person, Task
 from tests.conftest import LAB_HEADER, lab_line, write_labs
 from tests.test_api import PASSWORD, assert_error_shape, client_for, world  # noqa: F401 - the shared fixture
 
@@ -319,3 +324,41 @@ def test_lab_rows_over_the_api_report_format_and_reference_problems_together(wor
     row = dict(zip(LAB_HEADER.split(","), lab_line("S5", jurisdiction="X9", sex="f").split(","), strict=True))
     body = assert_error_shape(supervisor.post("/api/labs/rows", json={"rows": [row], "dry_run": True}), 422)
     assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [(1, "sex", "f"), (1, "jurisdiction_code", "X9")]
+
+
+def test_demo_prints_environment_lines(tmp_path, monkeypatch) -> None:
+    """`epitrace demo` says, before serving, how to point the command line at its database and date."""
+    import epitrace
+    import epitrace.pipeline.demo as pipeline_demo
+    from epitrace.cli import app
+
+    served = []
+    monkeypatch.setattr(pipeline_demo, "_serve", lambda engine, **kw: (served.append((str(engine.url), kw)),
+                                                                       print("SERVING")))
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(app, ["demo", "--people", "300", "--days", "3", "--out", "demo"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    db = tmp_path / "demo" / "epitrace.db"
+    lines = out.stdout.splitlines()
+    exports = [line for line in lines if line.startswith("export ")]
+    assert exports == [f"export EPITRACE_DATABASE_URL=sqlite:///{db}", "export EPITRACE_TODAY=2026-03-04"]
+    assert lines.index(exports[1]) < lines.index("SERVING")
+    assert served == [(f"sqlite:///{db}", {"last_day": date(2026, 3, 4), "host": "127.0.0.1", "port": 8000})]
+
+    # The printed lines, pasted into a shell elsewhere, make the command line use the demo.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    script = "\n".join([*exports, f'"{sys.executable}" -m epitrace jurisdictions list --format csv',
+                        f'"{sys.executable}" -c "from epitrace import settings; print(settings.today())"'])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EPITRACE_")}
+    env["PYTHONPATH"] = str(Path(epitrace.__file__).parents[1])
+    shell = subprocess.run(["bash", "-c", script], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert shell.returncode == 0, shell.stderr
+    listed = shell.stdout.splitlines()
+    demo_db = make_engine(f"sqlite:///{db}")
+    with read_session(demo_db) as session:
+        codes = sorted(session.scalars(select(Jurisdiction.code)))
+    demo_db.dispose()
+    assert sorted(line.split(",")[0] for line in listed[1:-1]) == codes and len(codes) > 1
+    assert listed[-1] == "2026-03-04"
+    assert sorted(p.name for p in elsewhere.iterdir()) == []  # no ./epitrace.db created there

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+from datetime import date, timedelta
 from pathlib import Path
 
 import typer
@@ -24,6 +26,23 @@ def demo(
         epitrace demo
         epitrace demo --people 5000 --days 21 --seed 7
     """
-    from epitrace.pipeline.demo import run_demo  # heavy imports only when the demo runs
+    from epitrace.pipeline.demo import _serve, run_demo  # heavy imports only when the demo runs
+    from epitrace.storage.db import make_engine
+    from epitrace.synth import SynthConfig
 
-    run_demo(people=people, days=days, seed=seed, out=out, serve=serve, host=host, port=port)
+    run_demo(people=people, days=days, seed=seed, out=out, serve=False)
+    # The same "today" run_demo serves as: the outbreak's last simulated day.
+    last_day = SynthConfig(people=people, days=days, seed=seed).start_date + timedelta(days=days - 1)
+    url = f"sqlite:///{(out / 'epitrace.db').resolve()}"
+    typer.echo(environment_lines(url, last_day))
+    if serve:
+        _serve(make_engine(url), last_day=last_day, host=host, port=port)
+
+
+def environment_lines(url: str, today: date) -> str:
+    """What to paste into a shell so `epitrace` commands use the demo's database and date."""
+    return "\n".join([
+        "To use the command line on this outbreak, run in your shell:",
+        f"export EPITRACE_DATABASE_URL={shlex.quote(url)}",
+        f"export EPITRACE_TODAY={today.isoformat()}",
+    ])
