@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from epitrace.domain.identity import normalise_name
 from epitrace.errors import ImportRejected
 
 SHOWN_VALUE = 60
@@ -70,7 +71,7 @@ def decode_csv_bytes(data: bytes, *, source: str) -> str:
             errors=[RowError(line, "", "", f"file {what}; save the file as UTF-8")],
         )
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8").lstrip("\ufeff")  # a tool may add a BOM to a file that had one
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         bad = data[exc.start : exc.start + 1]
@@ -96,6 +97,7 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
         for cells in reader:
             if any(c.strip() for c in cells):
                 if header is None:
+                    # A byte order mark may also come after blank lines (files joined by a tool).
                     header = [c.strip().lstrip("\ufeff").strip() for c in cells]
                 else:
                     rows.append((start, cells))
@@ -111,10 +113,13 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
     return CsvRows(header or [], rows)
 
 
-def duplicate_columns(header: list[str]) -> list[RowError]:
-    """Columns named more than once in the header, as errors on line 1 (their values are not read)."""
+def duplicate_columns(header: list[str], columns: tuple[str, ...]) -> list[RowError]:
+    """Which of ``columns`` the header names more than once, as errors on line 1 (their values are not read).
+
+    Other columns are not read, so their duplicates do no harm.
+    """
     errors = []
-    for column in dict.fromkeys(c for c in header if c):
+    for column in dict.fromkeys(c for c in header if c in columns):
         positions = [i + 1 for i, c in enumerate(header) if c == column]
         if len(positions) > 1:
             errors.append(RowError(1, column, "", f"column {column!r} appears {len(positions)} times in the header "
@@ -145,8 +150,12 @@ def cells_to_record(
     return {c: (cells[index[c]].strip() if c in index and index[c] < len(cells) else "") for c in columns}, None
 
 
-def text_problem(value: str, *, limit: int) -> str | None:
-    """Why ``value`` cannot be stored as text (forbidden character, too long), or None."""
+def text_problem(value: str, *, limit: int, name: bool = False) -> str | None:
+    """Why ``value`` cannot be stored as text (forbidden character, too long), or None.
+
+    A ``name`` must also fit once normalised for matching: NFKD spells some characters out
+    (one ligature can become 18 letters).
+    """
     bad = FORBIDDEN.search(value)
     if bad:
         return (f"contains the invisible character U+{ord(bad.group()):04X} at position {bad.start() + 1}; "
@@ -154,6 +163,9 @@ def text_problem(value: str, *, limit: int) -> str | None:
     if len(value) > limit:
         return (f"is {len(value):,} characters long; at most {limit:,} are expected: check for a quote that is "
                 "never closed or values in the wrong column")
+    if name and len(normalise_name(value)) > limit:
+        return (f"is {len(normalise_name(value)):,} characters long once ligatures and accents are spelled out "
+                f"(Unicode NFKD); at most {limit:,} are expected: shorten the name")
     return None
 
 

@@ -62,6 +62,7 @@ LAB_COLUMNS = (
 )
 OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
+NAME_COLUMNS = frozenset({"given_name", "family_name"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
 MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": 200, "family_name": 200,
               "phone": 64, "national_id": 64, "address": 1000, "jurisdiction_code": 32}
@@ -169,7 +170,7 @@ def read_lab_csv(data: bytes, *, source: str, today: date | None = None) -> LabF
     index = column_index(table.header)
     missing = tuple(c for c in LAB_COLUMNS if c not in table.header)
     header_errors = [
-        *duplicate_columns(table.header),
+        *duplicate_columns(table.header, LAB_COLUMNS),
         *(RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
                    "in rows where it is optional)") for column in missing),
     ]
@@ -218,7 +219,7 @@ def _check_records(
     errors: list[RowError] = []
     for line, record, problem in records:
         if problem:
-            errors.append(RowError(line, "", "", problem + "; check quoting and commas in this row"))
+            errors.append(RowError(line, "", "", problem))
             checked.append(LabRecord(line, {}, None))
             continue
         values = {c: (record.get(c) or "").strip() for c in LAB_COLUMNS if c not in absent}
@@ -240,7 +241,7 @@ def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tu
             else:
                 errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
             continue
-        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH))
+        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS)
         if problem:
             errors.append(RowError(line, column, shorten(raw), problem))
         elif column in DATE_COLUMNS:

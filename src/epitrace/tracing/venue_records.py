@@ -8,9 +8,8 @@ who did it and under which legal basis.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
@@ -20,7 +19,17 @@ from sqlalchemy.orm import Session
 from epitrace.domain.identity import Identity, is_same_person
 from epitrace.engine import match
 from epitrace.errors import ImportRejected, InputError, NotFound
-from epitrace.intake.labs import RowError, decode_csv_bytes
+from epitrace.intake.csvfile import (
+    RowError,
+    cells_to_record,
+    column_index,
+    decode_csv_bytes,
+    duplicate_columns,
+    parse_iso_date,
+    read_csv_rows,
+    shorten,
+    text_problem,
+)
 from epitrace.storage.audit import Actor
 from epitrace.storage.investigation import add_contact
 from epitrace.storage.models import Case, ExposureWindow, Person, Place, VenueScreening
@@ -28,6 +37,12 @@ from epitrace.storage.models import Case, ExposureWindow, Person, Place, VenueSc
 REQUIRED = ("given_name", "family_name", "phone", "check_in", "check_out")
 OPTIONAL = ("date_of_birth",)
 MIN_LEGAL_BASIS = 10
+# The person table's column lengths (storage/models.py).
+MAX_LENGTH = {"given_name": 200, "family_name": 200, "phone": 64, "check_in": 64, "check_out": 64, "date_of_birth": 32}
+UNIX_SECONDS = re.compile(r"-?[0-9]{1,20}")
+FIRST_MOMENT = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())
+LAST_MOMENT = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
+EXPECTED_MOMENT = "expected ISO-8601 with an offset, e.g. 2026-03-10T18:05:00+01:00, or Unix seconds"
 
 
 @dataclass(frozen=True)
@@ -107,11 +122,13 @@ def screen_venue_records(
 
 
 def _parse(data: bytes, *, source: str) -> pl.DataFrame:
-    """Validate every record (all or nothing); times are ISO-8601 with an offset or Unix seconds."""
+    """Validate every record (all or nothing); times are ISO-8601 with an offset or Unix seconds.
+
+    Whatever the bytes, this returns the visitors or raises ImportRejected listing every problem.
+    """
     text = decode_csv_bytes(data, source=source)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
+    table = read_csv_rows(text, source=source)
+    header = table.header
     missing = [c for c in REQUIRED if c not in header]
     if not header or missing:
         raise ImportRejected(
@@ -119,26 +136,33 @@ def _parse(data: bytes, *, source: str) -> pl.DataFrame:
             f"(and optionally {', '.join(OPTIONAL)})",
             errors=[RowError(1, c, "", f"missing column {c!r}") for c in (missing or REQUIRED)],
         )
-    rows, errors = [], []
-    for record in reader:
-        line = reader.line_num
-        values = {c: (record.get(c) or "").strip() for c in (*REQUIRED, *OPTIONAL)}
-        row_errors = [RowError(line, c, "", f"{c} is required but empty; fill it in") for c in REQUIRED if not values[c]]
+    errors = duplicate_columns(header, (*REQUIRED, *OPTIONAL))
+    if errors:
+        raise ImportRejected(f"{source}: {len(errors)} column(s) appear more than once in the header; keep one of each",
+                             errors=errors)
+    index = column_index(header)
+    rows = []
+    for line, cells in table.rows:
+        values, problem = cells_to_record(header, index, cells, (*REQUIRED, *OPTIONAL))
+        if problem:
+            errors.append(RowError(line, "", "", problem))
+            continue
+        row_errors = _check_text(line, values)
         times = {}
         for column in ("check_in", "check_out"):
-            if values[column]:
+            if values[column] and not any(e.column == column for e in row_errors):
                 parsed = _moment(values[column])
-                if parsed is None:
-                    row_errors.append(RowError(line, column, values[column],
-                                               "expected ISO-8601 with an offset, e.g. 2026-03-10T18:05:00+01:00, or Unix seconds"))
-                times[column] = parsed
+                if isinstance(parsed, str):
+                    row_errors.append(RowError(line, column, shorten(values[column]), parsed))
+                else:
+                    times[column] = parsed
         born = None
-        if values["date_of_birth"]:
-            try:
-                born = date.fromisoformat(values["date_of_birth"])
-            except ValueError:
-                row_errors.append(RowError(line, "date_of_birth", values["date_of_birth"], "expected YYYY-MM-DD"))
-        if times.get("check_in") is not None and times.get("check_out") is not None and times["check_out"] <= times["check_in"]:
+        if values["date_of_birth"] and not any(e.column == "date_of_birth" for e in row_errors):
+            born = parse_iso_date(values["date_of_birth"])
+            if born is None:
+                row_errors.append(RowError(line, "date_of_birth", shorten(values["date_of_birth"]),
+                                           "expected a date as YYYY-MM-DD, e.g. 1985-06-01, or empty"))
+        if "check_in" in times and "check_out" in times and times["check_out"] <= times["check_in"]:
             row_errors.append(RowError(line, "check_out", values["check_out"], "is not after check_in; stays are [check_in, check_out)"))
         if row_errors:
             errors.extend(row_errors)
@@ -154,13 +178,34 @@ def _parse(data: bytes, *, source: str) -> pl.DataFrame:
                                       "date_of_birth": pl.Date, "start": pl.Int64, "end": pl.Int64})
 
 
-def _moment(text: str) -> int | None:
-    if text.lstrip("-").isdigit():
-        return int(text)
+def _check_text(line: int, values: dict[str, str]) -> list[RowError]:
+    errors = []
+    for column, value in values.items():
+        if not value:
+            if column in REQUIRED:
+                errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
+            continue
+        problem = text_problem(value, limit=MAX_LENGTH[column], name=column in ("given_name", "family_name"))
+        if problem:
+            errors.append(RowError(line, column, shorten(value), problem))
+    return errors
+
+
+def _moment(text: str) -> int | str:
+    """Unix seconds, or why ``text`` is not a usable moment."""
+    if UNIX_SECONDS.fullmatch(text):
+        seconds = int(text)
+        if not FIRST_MOMENT <= seconds <= LAST_MOMENT:
+            hint = "; it looks like milliseconds: divide by 1000" if FIRST_MOMENT <= seconds // 1000 <= LAST_MOMENT else ""
+            return f"is not a time between the years 1 and 9999 as Unix seconds (e.g. 1772992800 for 2026-03-08 18:00 UTC){hint}"
+        return seconds
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        return None
+        return EXPECTED_MOMENT
     if moment.tzinfo is None:
-        return None
-    return int(moment.timestamp())
+        return f"has no UTC offset: add one, e.g. {shorten(text)}+01:00 or {shorten(text)}Z"
+    try:
+        return int(moment.timestamp())
+    except (OverflowError, ValueError):  # year 1 or 9999 pushed out of range by its offset
+        return f"is not a time between the years 1 and 9999 once its offset is applied; {EXPECTED_MOMENT}"
