@@ -26,11 +26,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from epitrace.errors import ImportRejected, InputError
-from epitrace.intake.labs import LAB_COLUMNS, RowError, read_lab_csv
+from epitrace.intake.labs import LAB_COLUMNS, RowError, import_lab_file, read_lab_csv
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import read_session, savepoint, write_session
-from epitrace.storage.labs import import_lab_file
 from epitrace.tracing.venue_records import screen_venue_records
 from tests.conftest import LAB_HEADER, lab_line
 from tests.test_intake_labs import db_content, directory_listing

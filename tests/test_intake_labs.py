@@ -307,7 +307,7 @@ def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) 
                  "different specimen, check its lab_id and specimen_id)")
     outside = ("outside your jurisdiction: you can import results only for the jurisdiction(s) you work for; "
                "correct the code, or have the row imported by an account of D2")
-    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [
+    assert [(e["row"], e["field"], e["value"]) for e in body["errors"]] == [
         (2, "specimen_id", "S2"), (3, "jurisdiction_code", "D2"), (4, "collected_on", "2026-02-30"),
         (5, "result", "negative"), (6, "jurisdiction_code", "X9"), (7, "specimen_id", "S2"), (7, "jurisdiction_code", "D2"),
     ]
@@ -323,7 +323,7 @@ def test_lab_rows_over_the_api_report_format_and_reference_problems_together(wor
     supervisor = client_for(world, "supervisor")
     row = dict(zip(LAB_HEADER.split(","), lab_line("S5", jurisdiction="X9", sex="f").split(","), strict=True))
     body = assert_error_shape(supervisor.post("/api/labs/rows", json={"rows": [row], "dry_run": True}), 422)
-    assert [(e["row"], e["column"], e["value"]) for e in body["errors"]] == [(1, "sex", "f"), (1, "jurisdiction_code", "X9")]
+    assert [(e["row"], e["field"], e["value"]) for e in body["errors"]] == [(1, "sex", "f"), (1, "jurisdiction_code", "X9")]
 
 
 def test_demo_prints_environment_lines(tmp_path, monkeypatch) -> None:

@@ -14,7 +14,7 @@ from epitrace.api import schemas as s
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.errors import InputError, TooManyRequests
-from epitrace.intake.labs import LAB_COLUMNS, LabFile, read_lab_csv, read_lab_records
+from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
     SESSION_COOKIE,
     LoginLimiter,
@@ -29,7 +29,6 @@ from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
-from epitrace.storage.labs import import_lab_file
 
 router = APIRouter(prefix="/api")
 READ = Depends(require(Permission.READ_PERSONAL))

@@ -9,9 +9,9 @@ import typer
 
 from epitrace.cli._common import cli_actor, engine
 from epitrace.errors import ImportRejected, InputError
-from epitrace.intake.labs import LabFile, read_lab_csv, write_errors_csv
+from epitrace.intake.labs import LabFile, import_lab_file, read_lab_csv, write_errors_csv
 from epitrace.storage.db import savepoint, write_session
-from epitrace.storage.labs import LabImportReport, import_lab_file
+from epitrace.storage.labs import LabImportReport
 
 import_app = typer.Typer(help="Import data files (lab results).")
 MAX_ERRORS_SHOWN = 20

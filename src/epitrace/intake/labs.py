@@ -1,20 +1,24 @@
 """Lab results CSV: read and check every row before anything is written.
 
 Reading gives a ``LabFile``: every row as far as it could be read, and every format problem
-(header, required values, dates, vocabularies, lengths, invisible characters). ``storage.labs``
-adds the problems only the database can see (unknown jurisdiction codes, jurisdictions outside
-the caller's scope, conflicts with stored specimens) and rejects the file with all of them at
-once, row by row, so a person fixes the file once (issue 9, point 7). Only problems with the file
-as a whole (not UTF-8, empty, unreadable CSV, no rows) stop reading early.
+(header, required values, dates, vocabularies, lengths, invisible characters). ``import_lab_file``
+adds the problems only the database can see (``storage.labs.check_lab_records``: unknown
+jurisdiction codes, jurisdictions outside the caller's scope, conflicts with stored specimens)
+and rejects the file with all of them at once, row by row, so a person fixes the file once
+(issue 9, point 7). Only problems with the file as a whole (not UTF-8, empty, unreadable CSV, no
+rows) stop reading early.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.orm import Session
+
+from epitrace.domain import limits
 from epitrace.domain.statuses import LabResultValue, Sex
 from epitrace.errors import ImportRejected
 from epitrace.intake.csvfile import (
@@ -28,6 +32,9 @@ from epitrace.intake.csvfile import (
     shorten,
     text_problem,
 )
+from epitrace.storage.audit import Actor
+from epitrace.storage.labs import LabImportReport, LabRow, check_lab_records, write_lab_rows
+from epitrace.storage.scope import EVERYWHERE, Scope
 
 __all__ = [
     "LAB_COLUMNS",
@@ -36,6 +43,7 @@ __all__ = [
     "LabRow",
     "RowError",
     "decode_csv_bytes",
+    "import_lab_file",
     "parse_lab_csv",
     "read_lab_csv",
     "read_lab_records",
@@ -64,8 +72,8 @@ OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
 NAME_COLUMNS = frozenset({"given_name", "family_name"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
-MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": 200, "family_name": 200,
-              "phone": 64, "national_id": 64, "address": 1000, "jurisdiction_code": 32}
+MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": limits.NAME, "family_name": limits.NAME,
+              "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": 32}
 OTHER_MAX_LENGTH = 32  # dates, result, sex
 RESULT_VALUES = frozenset(v.value for v in LabResultValue)
 SEX_VALUES = frozenset(v.value for v in Sex)
@@ -74,33 +82,6 @@ SEXES = ", ".join(v.value for v in Sex)
 
 Record = tuple[int, Mapping[str, str | None], str | None]
 """``(line, values by column, structural problem or None)``, as the importers hand rows over."""
-
-
-@dataclass(frozen=True)
-class LabRow:
-    """One validated lab result."""
-
-    row: int
-    lab_id: str
-    specimen_id: str
-    collected_on: date
-    resulted_on: date
-    result: str
-    test_type: str
-    given_name: str
-    family_name: str
-    date_of_birth: date
-    sex: str | None
-    phone: str | None
-    national_id: str | None
-    address: str | None
-    jurisdiction_code: str
-
-    def content(self) -> dict[str, str | None]:
-        """Everything the laboratory said, as text, for comparison with an earlier import."""
-        out = asdict(self)
-        out.pop("row")
-        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
 
 
 @dataclass(frozen=True)
@@ -145,6 +126,23 @@ class LabFile:
         else:
             message = f"{self.source}: {len(errors)} problem(s) found; nothing was imported"
         return ImportRejected(message, errors=errors)
+
+
+def import_lab_file(
+    session: Session, lab_file: LabFile, *, sha256: str, actor: Actor, scope: Scope = EVERYWHERE,
+    source: str | None = None,
+) -> LabImportReport:
+    """Import a read lab file in the caller's transaction (``source``: the batch's name, default the file's).
+
+    Raises ImportRejected (and writes nothing) listing every problem together: the file's format
+    problems, unknown or out-of-scope jurisdictions, and conflicts with stored or earlier rows.
+    """
+    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope)
+    rejected = lab_file.rejection(RowError(*problem) for problem in check.problems)
+    if rejected is not None:
+        raise rejected
+    return write_lab_rows(session, check, rows=len(lab_file.rows), source=source or lab_file.source, sha256=sha256,
+                          actor=actor)
 
 
 def sort_errors(errors: Iterable[RowError]) -> list[RowError]:

@@ -1,23 +1,26 @@
-"""Importing lab results: every problem reported in one pass, all-or-nothing, idempotent, never overwriting.
+"""Storing lab results: all-or-nothing, idempotent, never overwriting a specimen.
 
-``import_lab_file`` adds to a file's format problems those only the database can see (an
-unknown jurisdiction code, a jurisdiction outside the caller's scope, a specimen stored with
-other content) and rejects the file with all of them together, row by row (issue 9, point 7).
-A stored specimen of a jurisdiction the caller cannot see is never compared with the row, so
-nothing it holds is echoed back.
+``check_lab_records`` finds the problems only the database can see (an unknown jurisdiction
+code, a jurisdiction outside the caller's scope, a specimen stored or earlier in the file with
+other content) for every row, also rows with format problems, so the importer reports them all
+in one pass (issue 9, point 7). A stored specimen of a jurisdiction the caller cannot see is never
+compared with the row, so nothing it holds is echoed back. ``write_lab_rows`` then writes.
+Problems are plain ``(row, column, value, reason)`` tuples: storage knows no importer's types.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
-from epitrace.intake.labs import LabFile, LabRecord, LabRow, RowError
+from epitrace.errors import ImportRejected
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
 from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult
@@ -27,6 +30,36 @@ from epitrace.storage.scope import EVERYWHERE, Scope
 LOOKUP_CHUNK = 400
 ELSEWHERE = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is "
              "a different specimen, check its lab_id and specimen_id)")
+
+Problem = tuple[int, str, str, str]
+"""``(row, column, value, reason)``: one problem with one row, the header being line 1."""
+
+
+@dataclass(frozen=True)
+class LabRow:
+    """One validated lab result, as storage takes it (``intake.labs`` builds these from files)."""
+
+    row: int
+    lab_id: str
+    specimen_id: str
+    collected_on: date
+    resulted_on: date
+    result: str
+    test_type: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    sex: str | None
+    phone: str | None
+    national_id: str | None
+    address: str | None
+    jurisdiction_code: str
+
+    def content(self) -> dict[str, str | None]:
+        """Everything the laboratory said, as text, for comparison with an earlier import."""
+        out = asdict(self)
+        out.pop("row")
+        return {k: (v.isoformat() if isinstance(v, date) else v) for k, v in out.items()}
 
 
 @dataclass
@@ -48,73 +81,88 @@ class LabImportReport:
         return sum(self.new_results.values())
 
 
-def import_lab_file(
-    session: Session, lab_file: LabFile, *, sha256: str, actor: Actor, scope: Scope = EVERYWHERE,
-    source: str | None = None,
-) -> LabImportReport:
-    """Import a checked lab file in the caller's transaction (``source``: the batch's name, default the file's).
+@dataclass(frozen=True)
+class LabCheck:
+    """What the database says about a file's rows: the new ones, how many are re-imports, and the problems."""
 
-    Raises ImportRejected (and writes nothing) listing every problem: the file's format problems,
-    unknown or out-of-scope jurisdictions and conflicts with stored or earlier rows, together.
-    """
+    new_rows: list[LabRow]
+    already_imported: int
+    problems: list[Problem]
+    jurisdictions: dict[str, int]
+
+
+Record = tuple[int, Mapping[str, str | None], LabRow | None]
+"""``(row, content, lab_row)``: the normalised text of the columns that passed their format checks,
+and the validated row when all of them did."""
+
+
+def check_lab_records(session: Session, records: Sequence[Record], *, scope: Scope = EVERYWHERE) -> LabCheck:
+    """Every problem only the database can see, for every record (reads only)."""
     jurisdictions = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
-    errors = _reference_errors(lab_file.records, jurisdictions, scope)
-    new_rows, already, conflicts = _split_known(session, lab_file.records, scope)
-    rejected = lab_file.rejection([*errors, *conflicts])
-    if rejected is not None:
-        raise rejected
-    rows = lab_file.rows
-    report = LabImportReport(rows=len(rows), already_imported=already)
-    if not new_rows:
+    problems = _reference_problems(records, jurisdictions, scope)
+    new_rows, already, conflicts = _split_known(session, records, scope)
+    return LabCheck(new_rows, already, problems + conflicts, jurisdictions)
+
+
+def write_lab_rows(
+    session: Session, check: LabCheck, *, rows: int, source: str, sha256: str, actor: Actor
+) -> LabImportReport:
+    """Write the new rows of a check without problems, in the caller's transaction (``rows``: the file's count)."""
+    if check.problems:  # a caller's mistake, not a user's: the importer reports problems first
+        raise ValueError("write_lab_rows needs a check without problems")
+    report = LabImportReport(rows=rows, already_imported=check.already_imported)
+    if not check.new_rows:
         return report
-    batch = ImportBatch(kind="labs", source=source or lab_file.source, sha256=sha256, rows=len(rows))
+    batch = ImportBatch(kind="labs", source=source, sha256=sha256, rows=rows)
     session.add(batch)
     session.flush()
     _, profile = load_profile(session)
     # Results are applied in the order they happened, so a contact's earlier negative precedes
     # a later positive whatever the row order in the file.
-    for row in sorted(new_rows, key=lambda r: (r.resulted_on, r.collected_on, r.row)):
-        _apply_row(session, row, jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor)
+    for row in sorted(check.new_rows, key=lambda r: (r.resulted_on, r.collected_on, r.row)):
+        _apply_row(session, row, check.jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor)
     return report
 
 
 def import_lab_rows(
     session: Session, rows: list[LabRow], *, source: str, sha256: str, actor: Actor, scope: Scope = EVERYWHERE
 ) -> LabImportReport:
-    """Import rows that passed their format checks (see ``import_lab_file``)."""
-    lab_file = LabFile(source, tuple(LabRecord(r.row, r.content(), r) for r in rows), ())
-    return import_lab_file(session, lab_file, sha256=sha256, actor=actor, scope=scope)
+    """Import validated rows; raise ImportRejected (and write nothing) listing every problem.
+
+    Files go through ``intake.labs.import_lab_file``, which reports format problems with these.
+    """
+    check = check_lab_records(session, [(r.row, r.content(), r) for r in rows], scope=scope)
+    if check.problems:
+        errors = [dict(zip(("row", "column", "value", "reason"), p, strict=True)) for p in sorted(check.problems)]
+        raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
+    return write_lab_rows(session, check, rows=len(rows), source=source, sha256=sha256, actor=actor)
 
 
-def _reference_errors(records: tuple[LabRecord, ...], jurisdictions: dict[str, int], scope: Scope) -> list[RowError]:
-    errors = []
-    for record in records:
-        code = record.content.get("jurisdiction_code")
+def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int], scope: Scope) -> list[Problem]:
+    problems = []
+    for row, content, _ in records:
+        code = content.get("jurisdiction_code")
         if code is None:
             continue
         if code not in jurisdictions:
-            errors.append(RowError(
-                record.row, "jurisdiction_code", code,
-                f"unknown jurisdiction code; add it with `epitrace jurisdictions add {code} NAME` "
-                "or use a code from `epitrace jurisdictions list`"))
+            problems.append((row, "jurisdiction_code", code,
+                             f"unknown jurisdiction code; add it with `epitrace jurisdictions add {code} NAME` "
+                             "or use a code from `epitrace jurisdictions list`"))
         elif not scope.allows(jurisdictions[code]):
-            errors.append(RowError(
-                record.row, "jurisdiction_code", code,
-                "outside your jurisdiction: you can import results only for the jurisdiction(s) you work for; "
-                f"correct the code, or have the row imported by an account of {code}"))
-    return errors
+            problems.append((row, "jurisdiction_code", code,
+                             "outside your jurisdiction: you can import results only for the jurisdiction(s) you work "
+                             f"for; correct the code, or have the row imported by an account of {code}"))
+    return problems
 
 
-def _split_known(
-    session: Session, records: tuple[LabRecord, ...], scope: Scope
-) -> tuple[list[LabRow], int, list[RowError]]:
-    """Separate new rows from exact re-imports; a changed specimen is an error.
+def _split_known(session: Session, records: Sequence[Record], scope: Scope) -> tuple[list[LabRow], int, list[Problem]]:
+    """Separate new rows from exact re-imports; a changed specimen is a problem.
 
     Every record with a lab_id and specimen_id is checked, also one with format errors: its
     valid columns are compared, so its conflicts are reported with its other problems.
     """
-    keyed = [(r, (r.content["lab_id"], r.content["specimen_id"])) for r in records
-             if r.content.get("lab_id") and r.content.get("specimen_id")]
+    keyed = [(record, (record[1]["lab_id"], record[1]["specimen_id"])) for record in records
+             if record[1].get("lab_id") and record[1].get("specimen_id")]
     stored: dict[tuple[str, str], tuple[int, str]] = {}
     keys = list(dict.fromkeys(key for _, key in keyed))
     for i in range(0, len(keys), LOOKUP_CHUNK):
@@ -124,53 +172,50 @@ def _split_known(
             .where(tuple_(LabResult.lab_id, LabResult.specimen_id).in_(chunk))
         ):
             stored[(lab_id, specimen_id)] = (jurisdiction_id, reported)
-    seen_in_file: dict[tuple[str, str], LabRecord] = {}
+    seen_in_file: dict[tuple[str, str], Record] = {}
     new_rows: list[LabRow] = []
     already = 0
-    errors: list[RowError] = []
+    problems: list[Problem] = []
     for record, key in keyed:
+        row, content, lab_row = record
         if key in stored:
             jurisdiction_id, reported = stored[key]
             # Scope first: what another jurisdiction stored is neither compared nor shown.
             if not scope.allows(jurisdiction_id):
-                errors.append(RowError(record.row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
+                problems.append((row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
                 continue
-            changed = _differences(json.loads(reported), record.content)
+            changed = _differences(json.loads(reported), content)
             if changed:
-                errors.append(_conflict_error(record, key, changed, "was imported before with"))
+                problems.append(_conflict(row, key, changed, "was imported before with"))
             else:
                 already += 1
             continue
         first = seen_in_file.get(key)
         if first is not None:
-            changed = _differences(first.content, record.content)
+            changed = _differences(first[1], content)
             if changed:
-                errors.append(_conflict_error(record, key, changed, f"appears earlier in this file (row {first.row}) with"))
+                problems.append(_conflict(row, key, changed, f"appears earlier in this file (row {first[0]}) with"))
             else:
                 already += 1
             continue
         seen_in_file[key] = record
-        if record.lab_row is not None:
-            new_rows.append(record.lab_row)
-    return new_rows, already, errors
+        if lab_row is not None:
+            new_rows.append(lab_row)
+    return new_rows, already, problems
 
 
-def _differences(before: dict, after: dict) -> list[tuple[str, str | None, str | None]]:
+def _differences(before: Mapping, after: Mapping) -> list[tuple[str, str | None, str | None]]:
     """Columns of ``after`` (only those that passed their checks) whose value ``before`` differs."""
     return [(k, before.get(k), after.get(k)) for k in after if k in before and before.get(k) != after.get(k)]
 
 
-def _conflict_error(
-    record: LabRecord, key: tuple[str, str], changed: list[tuple[str, str | None, str | None]], how: str
-) -> RowError:
+def _conflict(row: int, key: tuple[str, str], changed: list[tuple[str, str | None, str | None]], how: str) -> Problem:
     column, old, new = changed[0]
     others = f" (and {', '.join(c for c, _, _ in changed[1:])})" if len(changed) > 1 else ""
-    return RowError(
-        record.row, column, new or "",
-        f"specimen {key[0]}/{key[1]} {how} {column} {old!r}{others}; a stored result is never "
-        "overwritten: if the laboratory corrected it, import the correction under a new specimen_id "
-        "or ask an administrator to amend the record",
-    )
+    return (row, column, new or "",
+            f"specimen {key[0]}/{key[1]} {how} {column} {old!r}{others}; a stored result is never "
+            "overwritten: if the laboratory corrected it, import the correction under a new specimen_id "
+            "or ask an administrator to amend the record")
 
 
 def _apply_row(

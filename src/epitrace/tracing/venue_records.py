@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 import polars as pl
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity, is_same_person
 from epitrace.engine import match
 from epitrace.errors import ImportRejected, InputError, NotFound
@@ -37,8 +38,8 @@ from epitrace.storage.models import Case, ExposureWindow, Person, Place, VenueSc
 REQUIRED = ("given_name", "family_name", "phone", "check_in", "check_out")
 OPTIONAL = ("date_of_birth",)
 MIN_LEGAL_BASIS = 10
-# The person table's column lengths (storage/models.py).
-MAX_LENGTH = {"given_name": 200, "family_name": 200, "phone": 64, "check_in": 64, "check_out": 64, "date_of_birth": 32}
+MAX_LENGTH = {"given_name": limits.NAME, "family_name": limits.NAME, "phone": limits.PHONE, "check_in": 64, "check_out": 64,
+              "date_of_birth": 32}
 UNIX_SECONDS = re.compile(r"-?[0-9]{1,20}")
 FIRST_MOMENT = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())
 LAST_MOMENT = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
