@@ -169,7 +169,7 @@ def mutate(text: str, mutations: list[tuple[str, int]]) -> bytes:
             text = map_lines(text, lambda i, line: line + (",extra" if i == 0 else f",v{i}"))
         elif name == "duplicate_column":
             column = LAB_COLUMNS[seed % len(LAB_COLUMNS)] if "lab_id" in lines[0] else lines[0].split(",")[0]
-            text = map_lines(text, lambda i, line: line + (f",{column}" if i == 0 else ",dup"))
+            text = map_lines(text, lambda i, line, column=column: line + (f",{column}" if i == 0 else ",dup"))
         elif name == "drop_column":
             header = lines[0].split(",")
             if header:

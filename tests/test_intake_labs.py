@@ -285,7 +285,7 @@ def test_lab_import_reports_every_problem_in_one_pass(cli, db_url) -> None:
     assert db_content(db_url) == before
 
 
-def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) -> None:
+def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) -> None:  # noqa: F811
     """A D1 supervisor's upload: out-of-scope rows, stored conflicts and format errors come back together,
     and a specimen stored for D2 is neither compared nor echoed."""
     with write_session(world["engine"]) as session:
@@ -319,7 +319,7 @@ def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) 
     assert db_content(str(world["engine"].url)) == before
 
 
-def test_lab_rows_over_the_api_report_format_and_reference_problems_together(world) -> None:
+def test_lab_rows_over_the_api_report_format_and_reference_problems_together(world) -> None:  # noqa: F811
     supervisor = client_for(world, "supervisor")
     row = dict(zip(LAB_HEADER.split(","), lab_line("S5", jurisdiction="X9", sex="f").split(","), strict=True))
     body = assert_error_shape(supervisor.post("/api/labs/rows", json={"rows": [row], "dry_run": True}), 422)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from epitrace import settings
 from epitrace.cli._common import cli_actor, engine
 from epitrace.errors import ImportRejected, InputError
 from epitrace.intake.labs import LabFile, import_lab_file, read_lab_csv, write_errors_csv
@@ -132,7 +133,6 @@ def import_venue_records(
         epitrace import venue-records blue-door-checkins.csv --window 12 \\
             --legal-basis "Public Health Act s.12; order 2026-031"
     """
-    from datetime import date
 
     from epitrace.cli._common import parse_date
     from epitrace.tracing.venue_records import screen_venue_records
@@ -141,7 +141,7 @@ def import_venue_records(
         raise InputError(f"venue records file {str(file)!r} does not exist or is not a file; check the path")
     if min_overlap_minutes < 0:
         raise InputError(f"--min-overlap-minutes must be >= 0, got {min_overlap_minutes:g}")
-    identified_on = parse_date(on, option="--on") or date.today()
+    identified_on = parse_date(on, option="--on") or settings.today()
     errors_path = Path(f"{file}.errors.csv")
     try:
         with write_session(engine()) as session:

@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
+from epitrace import settings
 from epitrace.domain import limits
 from epitrace.domain.statuses import LabResultValue, Sex
 from epitrace.errors import ImportRejected
@@ -212,7 +213,7 @@ def validate_lab_records(records: Iterable[Record], *, today: date | None = None
 def _check_records(
     records: Iterable[Record], *, today: date | None, absent: frozenset[str]
 ) -> tuple[list[LabRecord], list[RowError]]:
-    latest_allowed = (today or date.today()) + timedelta(days=1)  # labs a time zone ahead
+    latest_allowed = (today or settings.today()) + timedelta(days=1)  # labs a time zone ahead
     checked: list[LabRecord] = []
     errors: list[RowError] = []
     for line, record, problem in records:
