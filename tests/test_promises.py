@@ -61,12 +61,15 @@ def test_refused_form_keeps_the_audit_chain(world) -> None:  # noqa: F811
         (f"/cases/{case}/contacts", {"given_name": "Cy", "family_name": "Lee", "last_exposure": "2026-01-01"}),
         (f"/cases/{case}/contacts", {"given_name": "x" * 300, "family_name": "Lee", "last_exposure": "2026-03-10"}),
         ("/persons/merge", {"keep": str(world["persons"]["Ana"]), "other": str(world["persons"]["Ana"])}),
+        ("/persons/merge", {"keep": str(world["persons"]["Ana"]), "other": "x"}),
         ("/tasks/999999/result", {"result": "negative"}),
+        ("/share", {"code": "WRONG-CODE", "consent": "true"}),
+        ("/login", {"username": "tracer-d1", "password": "wrong"}),
     ]
     for path, form in refused:
         before = entries(world)
         response = client.post(path, data={"csrf_token": csrf, **form})
-        assert response.status_code in (400, 404, 409), (path, form, response.status_code)
+        assert response.status_code in (400, 401, 404, 409, 422), (path, form, response.status_code)
         assert verified(world), f"audit verify fails after the refused {path} {form}"
         # A refused write audits only the reads it showed (the page again), never the write.
         with write_session(world["engine"]) as session:
@@ -112,6 +115,10 @@ def test_error_shape_for_every_family(world, monkeypatch, caplog) -> None:  # no
     assert_error_shape(anonymous.get("/api/cases"), 401)
     assert_error_shape(epi.get("/api/cases"), 403)
     assert_error_shape(api.get("/api/cases/999999"), 404)
+    supervisor = client_for(world, "supervisor")
+    merge = {"keep": world["persons"]["Ana"], "other": world["persons"]["Bea"]}
+    assert supervisor.post("/api/persons/merge", json=merge).status_code == 200
+    assert "already merged" in assert_error_shape(supervisor.post("/api/persons/merge", json=merge), 409)["error"]
     assert_error_shape(api.get("/api/nowhere"), 404)
     assert_error_shape(api.delete("/api/cases"), 405)
     assert_error_shape(api.get("/api/cases?limit=abc"), 422)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from epitrace.api import create_app
 from epitrace.domain.roles import Role
+from epitrace.storage import audit
 from epitrace.storage.accounts import add_user, create_api_token
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.models import Case
@@ -27,6 +28,7 @@ ACCOUNTS = {"tracer": (Role.TRACER, "D1"), "supervisor": (Role.SUPERVISOR, "CITY
             "administrator": (Role.ADMINISTRATOR, "CITY"), "privacy": (Role.PRIVACY_OFFICER, "CITY")}
 TOKENS: dict[str, str] = {}
 ENVIRONMENT: dict[str, str] = {}
+ENGINES: list = []
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +62,7 @@ def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
             TOKENS[name] = create_api_token(session, name, name="schemathesis")
         assert session.scalar(select(Case.id)) is not None
     app = create_app(engine)
+    ENGINES.append(engine)
     request.addfinalizer(engine.dispose)
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
@@ -76,3 +79,6 @@ def test_api_answers_within_its_schema(case, monkeypatch) -> None:  # type: igno
     for account in ACCOUNTS:  # every generated request, as each account
         case.call_and_validate(headers={"Authorization": f"Bearer {TOKENS[account]}"},
                                checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
+    if case.method != "GET":  # refused or not, no write may break the audit chain
+        with write_session(ENGINES[0]) as session:
+            assert audit.verify(session) is None, f"audit verify fails after {case.method} {case.path}"
