@@ -26,7 +26,7 @@ Db = Annotated[Session, Depends(get_db)]
 AGGREGATES = Depends(require(Permission.READ_AGGREGATES))
 
 
-@router.get("/analytics/curve", response_model=s.CurvePublic, tags=["analytics"])
+@router.get("/analytics/curve", response_model=s.CurvePublic, response_model_exclude_unset=True, tags=["analytics"])
 def curve(db: Db, account: Account = AGGREGATES, by: str = Query("report", pattern="^(report|onset)$"),
           interval: str = Query("day", pattern="^(day|week)$"), by_jurisdiction: bool = False) -> dict:
     """The epidemic curve of your jurisdiction; small counts, and counts that would give one away, are suppressed."""
