@@ -17,7 +17,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from epitrace.domain.identity import normalise_phone
 
 # Stable constraint names so migrations behave the same on SQLite (batch mode) and PostgreSQL.
 NAMING_CONVENTION = {
@@ -66,7 +68,11 @@ class DiseaseProfileRow(Base):
 
 class Person(Base):
     __tablename__ = "person"
-    __table_args__ = (Index("ix_person_dob_name", "date_of_birth", "name_key"), Index("ix_person_name_key", "name_key"))
+    # ix_person_search: person search (issue 9) counts family-name matches, with their scope and merge
+    # state, from this index alone; its first page walks it in name order, or sorts it by birth date.
+    __table_args__ = (Index("ix_person_dob_name", "date_of_birth", "name_key"), Index("ix_person_name_key", "name_key"),
+                      Index("ix_person_search", "family_key", "name_key", "jurisdiction_id", "merged_into_id",
+                            "date_of_birth"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     given_name: Mapped[str] = mapped_column(String(200))
@@ -76,11 +82,19 @@ class Person(Base):
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The phone as identity resolution compares it (domain.identity.normalise_phone), kept in step with
+    # ``phone`` by the validator below, so search finds "+31 6 1234 5678" by "+31612345678" (issue 9).
+    phone_key: Mapped[str | None] = mapped_column(String(64), index=True)
     national_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     address: Mapped[str | None] = mapped_column(Text)
     jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    @validates("phone")
+    def _keep_phone_key(self, _key: str, phone: str | None) -> str | None:
+        self.phone_key = normalise_phone(phone)
+        return phone
 
 
 class MergeCandidate(Base):
@@ -128,8 +142,14 @@ class LabResult(Base):
 
 class Case(Base):
     __tablename__ = "case_record"
-    # The scope test "does this person have a case here?" (person search for one district).
-    __table_args__ = (Index("ix_case_person_jurisdiction", "person_id", "jurisdiction_id"),)
+    # The scope test "does this person have a case here?" (person search for one district). The case
+    # list walks one district's, one status's or the whole city's cases by result date (issue 9).
+    __table_args__ = (
+        Index("ix_case_person_jurisdiction", "person_id", "jurisdiction_id"),
+        Index("ix_case_jurisdiction_reported", "jurisdiction_id", "reported_on"),
+        Index("ix_case_jurisdiction_status_reported", "jurisdiction_id", "status", "reported_on"),
+        Index("ix_case_status_reported", "status", "reported_on"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
@@ -214,6 +234,11 @@ class Task(Base):
         Index("ix_task_status_jurisdiction_due", "status", "jurisdiction_id", "due_on"),
         Index("ix_task_status_kind_jurisdiction_due", "status", "kind", "jurisdiction_id", "due_on"),
         Index("ix_task_person_jurisdiction", "person_id", "jurisdiction_id"),
+        # The board's done list, as the due ones above: most recently completed first, of one kind or all,
+        # for a district or the whole city (issue 9).
+        Index("ix_task_status_jurisdiction_completed", "status", "jurisdiction_id", "completed_on"),
+        Index("ix_task_status_kind_jurisdiction_completed", "status", "kind", "jurisdiction_id", "completed_on"),
+        Index("ix_task_status_completed", "status", "completed_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
