@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
@@ -13,6 +14,7 @@ from epitrace import settings
 from epitrace.api import schemas as s
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
+from epitrace.domain.statuses import CaseStatus, TaskKind, TaskStatus
 from epitrace.errors import InputError, TooManyRequests
 from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
@@ -70,14 +72,25 @@ def me(account: Account = Depends(current_account)) -> s.AccountPublic:
     return _public(account)
 
 
+def _one_of(vocabulary: type[StrEnum], what: str) -> str:
+    return f"{what}: one of {', '.join(m.value for m in vocabulary)}."
+
+
 @router.get("/cases", response_model=s.CasesPublic, tags=["cases"])
-def cases(db: Db, account: Account = READ, status: str | None = None, jurisdiction: str | None = None,
-          reported_from: date | None = None, reported_to: date | None = None, uninterviewed: bool = False,
+def cases(db: Db, account: Account = READ,
+          status: str | None = Query(None, description=_one_of(CaseStatus, "Only cases with this status")),
+          jurisdiction: str | None = Query(None, description="Only this jurisdiction (a code of yours) and those below it."),
+          reported_from: date | None = Query(None, description="Results reported on or after this day."),
+          reported_to: date | None = Query(None, description="Results reported on or before this day."),
+          uninterviewed: bool = Query(False, description="Only cases not interviewed yet."),
+          sort: str | None = Query(None, description=_one_of(wb.CaseSort, "Order (default newest)")),
           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.CasesPublic:
-    """Cases in your jurisdiction, newest result first (filter by status, jurisdiction, report dates)."""
+    """Cases in your jurisdiction, one page; ``count`` is how many match the filters in all.
+
+    Unknown filter or sort values are a 400 naming the allowed ones."""
     rows, count = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=_today(), status=status,
                                 jurisdiction=jurisdiction, reported_from=reported_from, reported_to=reported_to,
-                                uninterviewed=uninterviewed, limit=limit, offset=offset)
+                                uninterviewed=uninterviewed, sort=sort, limit=limit, offset=offset)
     return s.CasesPublic(data=[s.CasePublic(**r) for r in rows], count=count)
 
 
@@ -135,12 +148,26 @@ def case_contacts(case_id: s.RecordId, db: Db, account: Account = READ) -> list[
 
 
 @router.get("/tasks", response_model=s.TasksPublic, tags=["tasks"])
-def tasks(db: Db, account: Account = READ, status: str | None = "open", kind: str | None = None,
-          jurisdiction: str | None = None, overdue: bool = False, due_on: date | None = None,
+def tasks(db: Db, account: Account = READ,
+          status: str | None = Query("open", description=_one_of(TaskStatus, "Only tasks with this status")),
+          kind: str | None = Query(None, description=_one_of(TaskKind, "Only tasks of this kind")),
+          jurisdiction: str | None = Query(None, description="Only this jurisdiction (a code of yours) and those below it."),
+          setting: str | None = Query(None, description="Only contacts' tasks from an exposure in this setting (household, work, ...)."),
+          overdue: bool = Query(False, description="Only open tasks due before today."),
+          due_on: date | None = Query(None, description="Due on this day."),
+          due_from: date | None = Query(None, description="Due on or after this day."),
+          due_to: date | None = Query(None, description="Due on or before this day."),
+          completed_from: date | None = Query(None, description="Completed on or after this day."),
+          completed_to: date | None = Query(None, description="Completed on or before this day."),
+          sort: str | None = Query(None, description=_one_of(wb.TaskSort, "Order (default due; completed for done tasks)")),
           limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.TasksPublic:
-    """Follow-up tasks in your jurisdiction, soonest due first (filter by status, kind, due date, overdue)."""
+    """Follow-up tasks in your jurisdiction, one page; ``count`` is how many match the filters in all.
+
+    Unknown filter or sort values are a 400 naming the allowed ones."""
     rows, count = wb.list_tasks(db, scope_of(account), actor=actor_of(account), today=_today(), status=status, kind=kind,
-                                jurisdiction=jurisdiction, overdue=overdue, due_on=due_on, limit=limit, offset=offset)
+                                jurisdiction=jurisdiction, setting=setting, overdue=overdue, due_on=due_on,
+                                due_from=due_from, due_to=due_to, completed_from=completed_from,
+                                completed_to=completed_to, sort=sort, limit=limit, offset=offset)
     return s.TasksPublic(data=[s.TaskPublic(**r) for r in rows], count=count)
 
 
@@ -152,10 +179,15 @@ def task_result(task_id: s.RecordId, body: s.TaskResult, db: Db, account: Accoun
 
 
 @router.get("/persons", response_model=s.PersonsPublic, tags=["persons"])
-def persons(db: Db, account: Account = READ, q: str | None = None, limit: int = Query(50, ge=1, le=500),
-            offset: int = Query(0, ge=0)) -> s.PersonsPublic:
-    """Search persons in your jurisdiction by name prefix, phone or national id."""
-    rows, count = wb.search_persons(db, scope_of(account), actor=actor_of(account), q=q, limit=limit, offset=offset)
+def persons(db: Db, account: Account = READ,
+            q: str | None = Query(None, description="Given and family name in either order (the start of each is "
+                                                    "enough), a phone number in any spelling, or a national id."),
+            jurisdiction: str | None = Query(None, description="Only persons of this jurisdiction (a code of yours) and below."),
+            sort: str | None = Query(None, description=_one_of(wb.PersonSort, "Order (default name)")),
+            limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)) -> s.PersonsPublic:
+    """Search persons in your jurisdiction, one page; ``count`` is how many match in all."""
+    rows, count = wb.search_persons(db, scope_of(account), actor=actor_of(account), q=q, jurisdiction=jurisdiction,
+                                    sort=sort, limit=limit, offset=offset)
     return s.PersonsPublic(data=[s.PersonBrief(**r) for r in rows], count=count)
 
 

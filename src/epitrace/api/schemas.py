@@ -49,8 +49,8 @@ class CasePublic(BaseModel):
 
 
 class CasesPublic(BaseModel):
-    data: list[CasePublic]
-    count: int
+    data: list[CasePublic] = Field(description="One page, in the order asked for.")
+    count: int = Field(description="How many match the filters in all, not only this page.")
 
 
 class CaseUpdate(BaseModel):
@@ -106,8 +106,8 @@ class TaskPublic(BaseModel):
 
 
 class TasksPublic(BaseModel):
-    data: list[TaskPublic]
-    count: int
+    data: list[TaskPublic] = Field(description="One page, in the order asked for.")
+    count: int = Field(description="How many match the filters in all, not only this page.")
 
 
 class TaskResult(BaseModel):
@@ -116,8 +116,8 @@ class TaskResult(BaseModel):
 
 
 class PersonsPublic(BaseModel):
-    data: list[PersonBrief]
-    count: int
+    data: list[PersonBrief] = Field(description="One page, in the order asked for.")
+    count: int = Field(description="How many match the filters in all, not only this page.")
 
 
 class MergeRequest(BaseModel):
