@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from epitrace import settings
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
+from epitrace.domain.statuses import CaseStatus, TaskKind
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
 from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, NotFound, Unauthorized, Unavailable
 from epitrace.service.auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
@@ -95,12 +96,52 @@ def home(request: Request, account: Account = Depends(page_account)) -> HTMLResp
     return RedirectResponse("/dashboard", status_code=303)  # type: ignore[return-value]
 
 
+def _query_date(text: str, label: str) -> date | None:
+    """A YYYY-MM-DD filter of a list page, or a 400 that names it (list pages only)."""
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InputError(f"{label} {text!r} is not a date: use YYYY-MM-DD") from None
+
+
+def _query_int(text: str, label: str, default: int) -> int:
+    """A whole-number paging value of a list page, or a 400 that names it (list pages only)."""
+    if not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise InputError(f"{label} {text!r} is not a whole number") from None
+
+
+# Rows per page. Each listed row is also an audit entry (about 0.4 ms each at 300k persons), so pages
+# stay short and page on, with the true count (issue 9).
+QUEUE_PAGE = 50
+BOARD_PAGE = 25  # per column: due today, overdue, done
+PERSONS_PAGE = 50
+
+
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, db: Db, account: Account = READ, show: str = "new") -> HTMLResponse:
-    """Case queue: cases awaiting interview first (newest result first), with the SLA clock."""
-    rows, total = wb.list_cases(db, scope_of(account), actor=actor_of(account), today=settings.today(),
-                                uninterviewed=show == "new", limit=100)
-    return render(request, "queue.html", account, cases=rows, total=total, show=show)
+def queue(request: Request, db: Db, account: Account = READ, show: str = "new", status: str = "", jurisdiction: str = "",
+          reported_from: str = "", reported_to: str = "", sort: str = "", offset: str = "",
+          limit: str = "") -> HTMLResponse:
+    """Case queue: cases awaiting interview first (newest result first), with the SLA clock; filtered,
+    sorted and paged, with the true count (issue 9)."""
+    if show not in ("new", "all"):
+        raise InputError(f"show {show!r} is not one of: new, all")
+    scope = scope_of(account)
+    first, size = _query_int(offset, "offset", 0), _query_int(limit, "limit", QUEUE_PAGE)
+    rows, total = wb.list_cases(db, scope, actor=actor_of(account), today=settings.today(), status=status or None,
+                                jurisdiction=jurisdiction or None, reported_from=_query_date(reported_from, "Reported from"),
+                                reported_to=_query_date(reported_to, "Reported to"), uninterviewed=show == "new",
+                                sort=sort or None, limit=size, offset=first)
+    return render(request, "queue.html", account, cases=rows, total=total, show=show, offset=first, limit=size,
+                  filters={"status": status, "jurisdiction": jurisdiction, "reported_from": reported_from,
+                           "reported_to": reported_to, "sort": sort},
+                  statuses=[s.value for s in CaseStatus], sorts=[s.value for s in wb.CaseSort],
+                  jurisdictions=wb.jurisdictions_in_scope(db, scope))
 
 
 def _case(request: Request, db: Session, account: Account, case_id: int, *, status_code: int = 200, errors=None,
@@ -211,13 +252,37 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
 
 
 @router.get("/tasks", response_class=HTMLResponse)
-def task_board(request: Request, db: Db, account: Account = READ) -> HTMLResponse:
-    """Due today, overdue, and recently done, side by side."""
+def task_board(request: Request, db: Db, account: Account = READ, kind: str = "", jurisdiction: str = "",
+               due_from: str = "", due_to: str = "", overdue_sort: str = "", done_from: str = "",
+               due_offset: str = "", overdue_offset: str = "", done_offset: str = "", limit: str = "") -> HTMLResponse:
+    """Due today, overdue, and done (since a day, default today), side by side: each paged with its
+    true count, the same filters on all three (issue 9)."""
     scope, actor, today = scope_of(account), actor_of(account), settings.today()
-    due, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, limit=200)
-    overdue, overdue_total = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, limit=200)
-    done, _ = wb.list_tasks(db, scope, actor=actor, today=today, status="done", limit=50)
-    return render(request, "tasks.html", account, due=due, overdue=overdue, overdue_total=overdue_total, done=done)
+    size = _query_int(limit, "limit", BOARD_PAGE)
+    since = _query_date(done_from, "Done since") or today
+    offsets = {name: _query_int(value, f"{name}_offset", 0)
+               for name, value in (("due", due_offset), ("overdue", overdue_offset), ("done", done_offset))}
+    # No setting filter here: settings live on the contact, and checking each task's contact costs
+    # 100-700 ms at 1.5 M tasks (the API and the CLI offer it).
+    common = {"kind": kind or None, "jurisdiction": jurisdiction or None, "limit": size}
+    due = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, offset=offsets["due"], **common)
+    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_query_date(due_from, "Due from"),
+                            due_to=_query_date(due_to, "Due to"), sort=overdue_sort or None, offset=offsets["overdue"],
+                            **common)
+    done = wb.list_tasks(db, scope, actor=actor, today=today, status="done", completed_from=since,
+                         offset=offsets["done"], **common)
+    sections = [
+        {"key": "due", "label": "Due today", "rows": due[0], "total": due[1], "empty": "Nothing due today."},
+        {"key": "overdue", "label": "Overdue", "rows": overdue[0], "total": overdue[1], "empty": "Nothing overdue."},
+        {"key": "done", "label": "Done", "rows": done[0], "total": done[1],
+         "empty": "Nothing done today." if since == today else f"Nothing done since {since}."},
+    ]
+    for section in sections:
+        section["offset"] = offsets[section["key"]]
+    return render(request, "tasks.html", account, sections=sections, limit=size, done_since=since,
+                  filters={"kind": kind, "jurisdiction": jurisdiction, "due_from": due_from,
+                           "due_to": due_to, "overdue_sort": overdue_sort, "done_from": done_from},
+                  kinds=[k.value for k in TaskKind], jurisdictions=wb.jurisdictions_in_scope(db, scope))
 
 
 @router.post("/tasks/{task_id}/result")
@@ -228,9 +293,17 @@ def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE
 
 
 @router.get("/persons", response_class=HTMLResponse)
-def persons(request: Request, db: Db, account: Account = READ, q: str = "") -> HTMLResponse:
-    rows, total = wb.search_persons(db, scope_of(account), actor=actor_of(account), q=q or None, limit=100) if q else ([], 0)
-    return render(request, "persons.html", account, q=q, persons=rows, total=total)
+def persons(request: Request, db: Db, account: Account = READ, q: str = "", jurisdiction: str = "", sort: str = "",
+            offset: str = "", limit: str = "") -> HTMLResponse:
+    """Person search: name in either order (each part a prefix), phone in any spelling, national id;
+    sorted and paged with the true count (issue 9)."""
+    scope = scope_of(account)
+    first, size = _query_int(offset, "offset", 0), _query_int(limit, "limit", PERSONS_PAGE)
+    rows, total = (wb.search_persons(db, scope, actor=actor_of(account), q=q, jurisdiction=jurisdiction or None,
+                                     sort=sort or None, limit=size, offset=first) if q.strip() else ([], 0))
+    return render(request, "persons.html", account, q=q, persons=rows, total=total, offset=first, limit=size,
+                  filters={"jurisdiction": jurisdiction, "sort": sort}, sorts=[s.value for s in wb.PersonSort],
+                  jurisdictions=wb.jurisdictions_in_scope(db, scope))
 
 
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
