@@ -18,6 +18,7 @@ from epitrace.cli._common import (
     parse_datetime,
 )
 from epitrace.domain.identity import Identity
+from epitrace.domain.statuses import CaseStatus
 from epitrace.storage import workbench as wb
 from epitrace.storage.db import write_session
 from epitrace.storage.investigation import PlaceSpec, add_contact, add_visit, update_case, window_of_visit
@@ -29,27 +30,42 @@ visits_app = typer.Typer(help="Itinerary visits of a case (exposure windows foll
 contacts_app = typer.Typer(help="Contacts named by a case (follow-up tasks follow).")
 
 
+def more_than_shown(shown: int, total: int, offset: int, noun: str) -> None:
+    """On stderr, when a list stops before the end: how many there are and how to see the rest (issue 9)."""
+    if offset + shown < total:
+        typer.echo(f"Showing {offset + 1}-{offset + shown} of {total} {noun}; the next page: --offset {offset + shown}",
+                   err=True)
+
+
 @cases_app.command("list")
 def cases_list(
     jurisdiction: str | None = typer.Option(None, "--jurisdiction", "-j", help="Only this jurisdiction and those below it."),
-    status: str | None = typer.Option(None, "--status", help="Only cases with this status."),
-    limit: int = typer.Option(100, "--limit", help="At most this many cases, newest result first."),
+    status: str | None = typer.Option(None, "--status", help=f"Only this status: {', '.join(s.value for s in CaseStatus)}."),
+    reported_from: str | None = typer.Option(None, "--reported-from", help="Results reported on or after this day (YYYY-MM-DD)."),
+    reported_to: str | None = typer.Option(None, "--reported-to", help="Results reported on or before this day (YYYY-MM-DD)."),
+    uninterviewed: bool = typer.Option(False, "--uninterviewed", help="Only cases not interviewed yet."),
+    sort: str | None = typer.Option(None, "--sort", help=f"Order: {', '.join(s.value for s in wb.CaseSort)} (default newest)."),
+    limit: int = typer.Option(100, "--limit", help=f"At most this many cases (1-{wb.MAX_PAGE})."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many first (the next page: --offset 100)."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """List cases, newest result first.
+    """List cases, newest result first; says on stderr when there are more than shown.
 
     Example:
 
     \b
-        epitrace cases list --jurisdiction D1 --format table
+        epitrace cases list --jurisdiction D1 --status confirmed --uninterviewed --format table
     """
     with write_session(engine()) as session:
-        found, _ = wb.list_cases(session, EVERYWHERE, actor=cli_actor(), today=date.today(), status=status,
-                                 jurisdiction=jurisdiction, limit=limit)
+        found, total = wb.list_cases(session, EVERYWHERE, actor=cli_actor(), today=date.today(), status=status,
+                                     jurisdiction=jurisdiction, reported_from=parse_date(reported_from, option="--reported-from"),
+                                     reported_to=parse_date(reported_to, option="--reported-to"),
+                                     uninterviewed=uninterviewed, sort=sort, limit=limit, offset=offset)
     rows = [{"case_id": c["id"], "person_id": c["person"]["id"], "name": c["person"]["name"], "status": c["status"],
              "jurisdiction": c["jurisdiction"], "reported_on": c["reported_on"], "onset": c["onset"],
              "interviewed_on": c["interviewed_on"]} for c in found]
-    emit(rows, fmt, title="Cases")
+    emit(rows, fmt, title=f"Cases ({len(rows)} of {total})")
+    more_than_shown(len(rows), total, offset, "case(s)")
 
 
 @cases_app.command("show")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 import typer
 
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
-from epitrace.domain.statuses import TaskKind
+from epitrace.cli.cases import more_than_shown
+from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.storage import workbench as wb
 from epitrace.storage.cases import register_positive
 from epitrace.storage.db import write_session
@@ -17,31 +19,43 @@ from epitrace.storage.tasks import close_task, get_task
 tasks_app = typer.Typer(help="Follow-up tasks: interviews, notifications, tests and symptom checks.")
 
 
+def _values(vocabulary: type[StrEnum]) -> str:
+    return ", ".join(m.value for m in vocabulary)
+
+
 @tasks_app.command("list")
 def tasks_list(
     overdue: bool = typer.Option(False, "--overdue", help="Only open tasks whose due date has passed."),
     jurisdiction: str | None = typer.Option(None, "--jurisdiction", "-j", help="Only this jurisdiction and those below it."),
-    kind: str | None = typer.Option(None, "--kind", help="interview, notify, test or symptom_check."),
-    status: str = typer.Option("open", "--status", help="open, done or cancelled."),
+    kind: str | None = typer.Option(None, "--kind", help=f"Only this kind: {_values(TaskKind)}."),
+    status: str = typer.Option("open", "--status", help=f"Only this status: {_values(TaskStatus)}."),
+    setting: str | None = typer.Option(None, "--setting", help="Only contacts' tasks from an exposure in this setting, e.g. household."),
+    due_from: str | None = typer.Option(None, "--due-from", help="Due on or after this day (YYYY-MM-DD)."),
+    due_to: str | None = typer.Option(None, "--due-to", help="Due on or before this day (YYYY-MM-DD)."),
+    sort: str | None = typer.Option(None, "--sort", help=f"Order: {_values(wb.TaskSort)} (default due; completed for done)."),
     today: str | None = typer.Option(None, "--today", help="Treat this date as today (YYYY-MM-DD)."),
-    limit: int = typer.Option(100, "--limit", help="At most this many tasks, soonest due first."),
+    limit: int = typer.Option(100, "--limit", help=f"At most this many tasks (1-{wb.MAX_PAGE})."),
+    offset: int = typer.Option(0, "--offset", help="Skip this many first (the next page: --offset 100)."),
     fmt: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """List follow-up tasks, soonest due first.
+    """List follow-up tasks, soonest due first; says on stderr when there are more than shown.
 
     Example:
 
     \b
-        epitrace tasks list --overdue --jurisdiction D1 --format table
+        epitrace tasks list --overdue --jurisdiction D1 --kind test --format table
     """
     as_of = parse_date(today, option="--today") or date.today()
     with write_session(engine()) as session:
         rows, total = wb.list_tasks(session, EVERYWHERE, actor=cli_actor(), today=as_of, status=status, kind=kind,
-                                    jurisdiction=jurisdiction, overdue=overdue, limit=limit)
+                                    jurisdiction=jurisdiction, overdue=overdue, setting=setting,
+                                    due_from=parse_date(due_from, option="--due-from"),
+                                    due_to=parse_date(due_to, option="--due-to"), sort=sort, limit=limit, offset=offset)
     flat = [{"id": r["id"], "kind": r["kind"], "person_id": r["person"]["id"], "person_name": r["person"]["name"],
              "due_on": r["due_on"], "status": r["status"], "overdue": r["overdue"], "reason": r["reason"],
              "result": r["result"]} for r in rows]
     emit(flat, fmt, title=f"Tasks ({len(flat)} of {total})")
+    more_than_shown(len(flat), total, offset, "task(s)")
 
 
 @tasks_app.command("done")
