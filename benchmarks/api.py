@@ -7,16 +7,19 @@ Usage:
     python benchmarks/api.py --persons 300000 --analyze  # with planner statistics (the service never runs ANALYZE)
 
 Builds a fresh database (CITY > D1..D4) and bulk-loads a line list: persons, cases over 60 days,
-contacts and their follow-up tasks (about 10 per contact). Then times API requests through
+contacts and their follow-up tasks (about 10 per contact). Then times API requests and the staff
+pages (case queue, task board, person search, with filters, sorts and paging: issue 9) through
 `TestClient` with a Bearer token, for a tracer in D1 and a supervisor in CITY: median and 95th
 percentile over --reps repetitions after one warm-up. Every request also appends audit entries, so
-the audit table grows during the run, as it does in service.
+the audit table grows during the run, as it does in service. The count column is the API's
+``count``, or for a page the "shown/total" of each list on it.
 
 The floor, measured in the same run: the first page of cases (50) fetched with one raw SQL query
 through `sqlite3` on the same file, for the same account's jurisdictions (the faster of the query as
 SQLite plans it and the same query walking the reported_on index; both are printed). The ratio
 floor/median is the share of a request that fetching one page of rows explains (1.00 = no overhead).
-`GET /api/me` is timed too, as a reference: token check and one transaction, no personal data.
+`GET /api/me` is timed too, as a reference: token check and one transaction, no personal data;
+"x me" is each median over its median, the request overhead on a machine shared with others.
 """
 
 from __future__ import annotations
@@ -24,22 +27,23 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import sqlite3
 import statistics
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from sqlalchemy import Engine, event
 
-from epitrace.domain.identity import name_key, normalise_name
+from epitrace.domain.identity import name_key, normalise_name, normalise_phone
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.migrate import upgrade
 
@@ -51,6 +55,7 @@ DISTRICT_SHARE = [0.30, 0.25, 0.25, 0.20]
 PASSWORD = "benchmark passphrase, not a secret"
 BATCH = 50_000
 SLOW_MS = 100.0
+PHONE_SPELLINGS = ("+316{:04d}{:04d}", "+31 6 {:04d} {:04d}", "+31 (6) {:04d}-{:04d}")
 
 
 # --- the line list ------------------------------------------------------------------------------------
@@ -63,7 +68,14 @@ class Probes:
     person_id: int
     phone: str
     family_prefix: str
+    full_name: tuple[str, str]  # the commonest given and family name in D1
     counts: dict[str, int]
+
+    @property
+    def phone_respelled(self) -> str:
+        """The probe phone spelled another way ("+316-667-731-82"): search must find it all the same."""
+        digits = "".join(c for c in self.phone if c.isdigit())
+        return "+" + "-".join(digits[i:i + 3] for i in range(0, len(digits), 3))
 
 
 def _iso_days(offsets: np.ndarray) -> list[str]:
@@ -108,7 +120,7 @@ def _names(rng: np.random.Generator, n: int, female: np.ndarray) -> tuple[np.nda
     return given, family
 
 
-def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: int) -> Probes:
+def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: int) -> None:
     """Bulk-load the line list with executemany on one connection (the schema already exists)."""
     rng = np.random.default_rng(seed)
     conn = sqlite3.connect(db_path, isolation_level=None)
@@ -128,6 +140,10 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
     person_district = rng.choice(len(DISTRICTS), size=persons, p=DISTRICT_SHARE)
     phones = rng.choice(10**8, persons, replace=False).tolist()
     national_ids = (rng.choice(9 * 10**8, persons, replace=False) + 10**8).tolist()
+    # Phones as people write them: a third each "+31612345678", "+31 6 1234 5678" and "+31 (6) 1234-5678".
+    spelling = rng.integers(0, 3, persons).tolist()
+    phone_column = [PHONE_SPELLINGS[k].format(n // 10**4, n % 10**4) if has else None for n, k, has in
+                    zip(phones, spelling, (rng.random(persons) < 0.9).tolist())]
     columns = {
         "id": range(1, persons + 1),
         "given_name": given.tolist(),
@@ -136,7 +152,8 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
         "family_key": [family_keys(f) for f in family.tolist()],
         "date_of_birth": _iso_days(rng.integers(-95 * 365, -365, persons)),
         "sex": np.where(female, "female", "male").tolist(),
-        "phone": [f"+316{n:08d}" if has else None for n, has in zip(phones, (rng.random(persons) < 0.9).tolist())],
+        "phone": phone_column,
+        "phone_key": [normalise_phone(p) for p in phone_column],
         "national_id": [f"NL{n}" if has else None for n, has in zip(national_ids, (rng.random(persons) < 0.6).tolist())],
         "address": [f"{STREETS[s]} {h}, Synthville" for s, h in
                     zip(rng.integers(0, len(STREETS), persons).tolist(), rng.integers(1, 200, persons).tolist())],
@@ -258,22 +275,30 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
     _insert_columns(conn, "task", columns)
     conn.execute("COMMIT")
 
-    # What to ask for: a recent D1 case with contacts, a D1 contact with tasks, a D1 phone, a common prefix.
-    d1 = int(district_ids[0])
-    case_id = conn.execute(
-        "SELECT c.id FROM case_record c JOIN contact k ON k.case_id = c.id WHERE c.jurisdiction_id = ? "
-        "GROUP BY c.id ORDER BY c.reported_on DESC, count(*) DESC LIMIT 1", (d1,)).fetchone()[0]
-    person_id = conn.execute("SELECT person_id FROM task WHERE jurisdiction_id = ? AND contact_id IS NOT NULL "
-                             "ORDER BY id DESC LIMIT 1", (d1,)).fetchone()[0]
-    phone = conn.execute("SELECT phone FROM person WHERE jurisdiction_id = ? AND phone IS NOT NULL "
-                         "ORDER BY id LIMIT 1 OFFSET 1000", (d1,)).fetchone()[0]
-    prefixes = Counter(k[:4] for k in map(family_keys, family.tolist()) if " " not in k[:4])
-    family_prefix = prefixes.most_common(1)[0][0]
-    counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-              for table in ("person", "case_record", "contact", "task", "audit_event")}
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return Probes(case_id, person_id, phone, family_prefix, counts)
+
+
+def find_probes(db_path: Path) -> Probes:
+    """What to ask for: a recent D1 case with contacts, a D1 contact with tasks, a D1 phone, the commonest
+    four-letter family-name prefix, the commonest D1 full name (read back, so --reuse finds the same)."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        d1 = conn.execute("SELECT id FROM jurisdiction WHERE code = 'D1'").fetchone()[0]
+        case_id = conn.execute(
+            "SELECT c.id FROM case_record c JOIN contact k ON k.case_id = c.id WHERE c.jurisdiction_id = ? "
+            "GROUP BY c.id ORDER BY c.reported_on DESC, count(*) DESC LIMIT 1", (d1,)).fetchone()[0]
+        person_id = conn.execute("SELECT person_id FROM task WHERE jurisdiction_id = ? AND contact_id IS NOT NULL "
+                                 "ORDER BY id DESC LIMIT 1", (d1,)).fetchone()[0]
+        phone = conn.execute("SELECT phone FROM person WHERE jurisdiction_id = ? AND phone IS NOT NULL "
+                             "ORDER BY id LIMIT 1 OFFSET 1000", (d1,)).fetchone()[0]
+        family_prefix = conn.execute(
+            "SELECT substr(family_key, 1, 4) AS prefix FROM person WHERE instr(substr(family_key, 1, 4), ' ') = 0 "
+            "GROUP BY prefix ORDER BY count(*) DESC, prefix LIMIT 1").fetchone()[0]
+        full_name = conn.execute("SELECT given_name, family_name FROM person WHERE jurisdiction_id = ? "
+                                 "GROUP BY name_key ORDER BY count(*) DESC, name_key LIMIT 1", (d1,)).fetchone()
+        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("person", "case_record", "contact", "task", "audit_event")}
+    return Probes(case_id, person_id, phone, family_prefix, tuple(full_name), counts)
 
 
 # --- timing -------------------------------------------------------------------------------------------
@@ -338,6 +363,18 @@ def captured_sql(engine: Engine) -> Iterator[list[tuple[str, object, float]]]:
         event.remove(engine, "after_cursor_execute", after)
 
 
+PAGE_COUNTS = re.compile(r"\((\d+) of (\d+)\)|(\d+) of (\d+) (?:case|match)")
+
+
+def _count(url: str, response) -> str:  # type: ignore[no-untyped-def]
+    """What a response says it holds: the API's ``count``; a page's "shown/total" of each list on it."""
+    if url == "/api/me":
+        return ""
+    if url.startswith("/api/"):
+        return str(response.json().get("count", ""))
+    return " ".join(f"{a or c}/{b or d}" for a, b, c, d in PAGE_COUNTS.findall(response.text))
+
+
 def explain(db_path: Path, engine: Engine, client, url: str) -> None:  # type: ignore[no-untyped-def]
     """Print each statement a request runs, its time and, for the slow ones, SQLite's query plan."""
     with captured_sql(engine) as statements:
@@ -367,14 +404,21 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true",
                         help=f"print the SQL and plans of requests slower than {SLOW_MS:.0f} ms")
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE after loading (the service never does)")
+    parser.add_argument("--reuse", type=Path,
+                        help="time a database an earlier run kept with --db, without building it again")
     args = parser.parse_args()
     if args.db is not None and args.db.exists():
-        parser.error(f"--db {args.db} already exists: give a new path, or delete it first")
+        parser.error(f"--db {args.db} already exists: give a new path, or delete it first (or time it with --reuse)")
+    if args.reuse is not None:
+        if not args.reuse.exists():
+            parser.error(f"--reuse {args.reuse} does not exist: build it first with --db {args.reuse}")
+        run(args, args.reuse, reuse=True)
+        return
     with tempfile.TemporaryDirectory() as folder:
         run(args, args.db or Path(folder) / "api.db")
 
 
-def run(args: argparse.Namespace, db_path: Path) -> None:
+def run(args: argparse.Namespace, db_path: Path, *, reuse: bool = False) -> None:
     from fastapi.testclient import TestClient
 
     from epitrace.api import create_app
@@ -382,23 +426,27 @@ def run(args: argparse.Namespace, db_path: Path) -> None:
     from epitrace.storage.jurisdictions import add_jurisdiction
 
     engine = make_engine(f"sqlite:///{db_path}")
-    upgrade(engine)
-    with write_session(engine) as session:
-        add_jurisdiction(session, "CITY", "Synthville")
-        for code, name in DISTRICTS.items():
-            add_jurisdiction(session, code, name, parent_code="CITY")
-    started = time.perf_counter()
-    probes = generate(db_path, persons=args.persons, cases=args.cases or args.persons // 10,
-                      contacts=args.contacts or args.persons // 2, seed=args.seed)
-    generation_s = time.perf_counter() - started
+    generation_s = 0.0
+    if not reuse:
+        upgrade(engine)
+        with write_session(engine) as session:
+            add_jurisdiction(session, "CITY", "Synthville")
+            for code, name in DISTRICTS.items():
+                add_jurisdiction(session, code, name, parent_code="CITY")
+        started = time.perf_counter()
+        generate(db_path, persons=args.persons, cases=args.cases or args.persons // 10,
+                 contacts=args.contacts or args.persons // 2, seed=args.seed)
+        generation_s = time.perf_counter() - started
+        if args.analyze:
+            with closing(sqlite3.connect(db_path)) as conn:
+                conn.execute("ANALYZE")
+                conn.commit()
+        with write_session(engine) as session:
+            add_user(session, "tracer-d1", PASSWORD, role="tracer", jurisdiction_code="D1")
+            add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
     size_mib = db_path.stat().st_size / 2**20
-    if args.analyze:
-        with closing(sqlite3.connect(db_path)) as conn:
-            conn.execute("ANALYZE")
-            conn.commit()
+    probes = find_probes(db_path)
     with write_session(engine) as session:
-        add_user(session, "tracer-d1", PASSWORD, role="tracer", jurisdiction_code="D1")
-        add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
         tokens = {name: create_api_token(session, name, name="benchmark") for name in ("tracer-d1", "supervisor")}
     with closing(sqlite3.connect(db_path)) as conn:
         ids = dict(conn.execute("SELECT code, id FROM jurisdiction").fetchall())
@@ -407,24 +455,50 @@ def run(args: argparse.Namespace, db_path: Path) -> None:
     app = create_app(engine)
 
     week_ago = (LAST_DAY - timedelta(days=13)).isoformat()
-    requests = [
+    today, given, family = LAST_DAY.isoformat(), *probes.full_name
+    yesterday = (LAST_DAY - timedelta(days=1)).isoformat()
+    phone, respelled = quote(probes.phone), quote(probes.phone_respelled)
+    api_requests = [
         "/api/me",  # reference: token check and one transaction, no personal data
         "/api/cases",
-        f"/api/cases?status=confirmed&reported_from={week_ago}&reported_to={LAST_DAY.isoformat()}",
+        f"/api/cases?status=confirmed&reported_from={week_ago}&reported_to={today}",
         "/api/cases?offset=2000",
+        "/api/cases?sort=oldest&uninterviewed=true",
         "/api/tasks?overdue=true",
         "/api/tasks?kind=test&status=open",
+        f"/api/tasks?kind=symptom_check&setting=household&due_from={week_ago}&due_to={today}&sort=latest_due",
+        f"/api/tasks?status=done&completed_from={today}",
         f"/api/persons?q={probes.family_prefix}",
-        f"/api/persons?q={probes.phone.replace('+', '%2B')}",
+        f"/api/persons?q={quote(f'{given} {family}')}",
+        f"/api/persons?q={quote(f'{family} {given}')}",
+        f"/api/persons?q={phone}",
+        f"/api/persons?q={respelled}",
         f"/api/persons/{probes.person_id}",
         f"/api/cases/{probes.case_id}",
     ]
+    # The staff pages (issue 9): each lists one page with its true count, filtered, sorted and paged.
+    page_requests = [
+        "/queue",
+        "/queue?show=all",
+        f"/queue?show=all&status=confirmed&reported_from={week_ago}&sort=oldest&offset=100",
+        "/queue?show=all&jurisdiction=D1&offset=1000",
+        "/tasks",
+        "/tasks?kind=test&due_offset=25&overdue_offset=100&overdue_sort=latest_due",
+        f"/tasks?jurisdiction=D1&due_from={week_ago}&done_from={yesterday}",
+        f"/persons?q={probes.family_prefix}",
+        f"/persons?q={probes.family_prefix}&offset=100",
+        f"/persons?q={quote(f'{given} {family}')}&sort=born&offset=50",
+        f"/persons?q={quote(f'{given} {family}')}",
+        f"/persons?q={quote(f'{family} {given[:2]}')}",
+        f"/persons?q={respelled}",
+    ]
     counts = ", ".join(f"{table} {n:,}" for table, n in probes.counts.items())
     print(f"line list: {counts}; {DAYS} days to {LAST_DAY} (EPITRACE_TODAY)")
-    print(f"data generation {generation_s:.1f} s; database {size_mib:,.0f} MiB "
+    print(f"data generation {generation_s:.1f} s{' (reused)' if reuse else ''}; database {size_mib:,.0f} MiB "
           f"(SQLite {sqlite3.sqlite_version}, {'ANALYZE run' if args.analyze else 'no ANALYZE, as in service'})")
-    print(f"search probes: family prefix {probes.family_prefix!r}, phone {probes.phone}; "
-          f"{args.reps} reps after one warm-up; floor = first page of cases by raw sqlite3")
+    print(f"search probes: family prefix {probes.family_prefix!r}, full name {given} {family}, phone {probes.phone} "
+          f"(also searched as {probes.phone_respelled}); {args.reps} reps after one warm-up; floor = first page of "
+          "cases by raw sqlite3; x me = median / median of GET /api/me in the same run (the request overhead)")
     slow: list[tuple[str, str]] = []
     clients = {account: TestClient(app, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
                for account, token in tokens.items()}
@@ -433,18 +507,21 @@ def run(args: argparse.Namespace, db_path: Path) -> None:
         floor = min(floors.values())
         print(f"\n{account} (jurisdictions {scopes[account]}): floor {floor:.2f} ms "
               f"(raw first page: {', '.join(f'{name} {ms:.2f} ms' for name, ms in floors.items())})")
-        print(f"  {'request':<72} {'count':>8} {'median ms':>10} {'p95 ms':>9} {'floor/median':>13}")
-        for url in requests:
-            response = client.get(url)
-            if response.status_code != 200:
-                raise SystemExit(f"{account} GET {url} answered {response.status_code}: {response.text[:300]}")
-            count = response.json().get("count", "") if url != "/api/me" else ""
-            samples = timed(lambda url=url, client=client: client.get(url), args.reps)
-            median = statistics.median(samples)
-            print(f"  {url:<72} {count!s:>8} {median:>10.1f} {percentile(samples, 95):>9.1f} {floor / median:>13.4f}",
-                  flush=True)
-            if median > SLOW_MS:
-                slow.append((account, url))
+        me = None
+        for title, urls in (("API request", api_requests), ("page", page_requests)):
+            print(f"  {title:<88} {'count':>14} {'median ms':>10} {'p95 ms':>9} {'floor/median':>13} {'x me':>6}")
+            for url in urls:
+                response = client.get(url)
+                if response.status_code != 200:
+                    raise SystemExit(f"{account} GET {url} answered {response.status_code}: {response.text[:300]}")
+                count = _count(url, response)
+                samples = timed(lambda url=url, client=client: client.get(url), args.reps)
+                median = statistics.median(samples)
+                me = me or median
+                print(f"  {url:<88} {count:>14} {median:>10.1f} {percentile(samples, 95):>9.1f} "
+                      f"{floor / median:>13.4f} {median / me:>6.1f}", flush=True)
+                if median > SLOW_MS:
+                    slow.append((account, url))
     with closing(sqlite3.connect(db_path)) as conn:
         audit_rows = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
     wal = Path(f"{db_path}-wal")
