@@ -132,7 +132,7 @@ class LinkPublic(BaseModel):
     certainty: str
     source: str
     evidence: str
-    reviewed_by: str | None
+    reviewed_by: str | None = Field(description="Who confirmed or rejected it, if anyone has.")
 
 
 class LinksPublic(BaseModel):
@@ -200,13 +200,8 @@ class CaseTaskPublic(BaseModel):
     reason: str
 
 
-class CaseLinkPublic(BaseModel):
-    id: int
-    infector_case: int
-    infectee_case: int
-    certainty: str
-    source: str
-    evidence: str
+class CaseLinkPublic(LinkPublic):
+    reviewed_by: str | None = None
 
 
 class CaseDetail(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
 from epitrace import settings
@@ -57,7 +55,7 @@ def cases_list(
         epitrace cases list --jurisdiction D1 --status confirmed --uninterviewed --format table
     """
     with write_session(engine()) as session:
-        found, total = wb.list_cases(session, EVERYWHERE, actor=cli_actor(), today=date.today(), status=status,
+        found, total = wb.list_cases(session, EVERYWHERE, actor=cli_actor(), today=settings.today(), status=status,
                                      jurisdiction=jurisdiction, reported_from=parse_date(reported_from, option="--reported-from"),
                                      reported_to=parse_date(reported_to, option="--reported-to"),
                                      uninterviewed=uninterviewed, sort=sort, limit=limit, offset=offset)

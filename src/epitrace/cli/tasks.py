@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 
 import typer
 
+from epitrace import settings
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine, parse_date
 from epitrace.cli.cases import more_than_shown
 from epitrace.domain.statuses import TaskKind, TaskStatus
@@ -45,7 +45,7 @@ def tasks_list(
     \b
         epitrace tasks list --overdue --jurisdiction D1 --kind test --format table
     """
-    as_of = parse_date(today, option="--today") or date.today()
+    as_of = parse_date(today, option="--today") or settings.today()
     with write_session(engine()) as session:
         rows, total = wb.list_tasks(session, EVERYWHERE, actor=cli_actor(), today=as_of, status=status, kind=kind,
                                     jurisdiction=jurisdiction, overdue=overdue, setting=setting,
@@ -71,7 +71,7 @@ def tasks_done(
     \b
         epitrace tasks done 311 --result negative
     """
-    done_on = parse_date(on, option="--on") or date.today()
+    done_on = parse_date(on, option="--on") or settings.today()
     with write_session(engine()) as session:
         task = get_task(session, task_id)
         if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":

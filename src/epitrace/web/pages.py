@@ -17,8 +17,8 @@ from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
-from epitrace.errors import EpitraceError, Forbidden, InputError, NeedsConfirmation, NotFound, Unauthorized, Unavailable
-from epitrace.service.auth import SESSION_COOKIE, actor_of, get_db, optional_account, scope_of, sign_in
+from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFound, Unavailable
+from epitrace.service.auth import SESSION_COOKIE, actor_of, current_account, get_db, require, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
@@ -30,23 +30,10 @@ templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).p
 Db = Annotated[Session, Depends(get_db)]
 
 
-def page_account(request: Request, account: Account | None = Depends(optional_account)) -> Account:
-    if account is None:
-        raise Unauthorized("sign in first")  # the page error handler sends the browser to /login?next=…
-    return account
-
-
-def needs(permission: Permission):  # type: ignore[no-untyped-def]
-    def check(account: Account = Depends(page_account)) -> Account:
-        if not can(account.role, permission):
-            raise Forbidden(f"the {account.role} role cannot {permission.value}")
-        return account
-
-    return check
-
-
-READ = Depends(needs(Permission.READ_PERSONAL))
-WRITE = Depends(needs(Permission.WRITE_INVESTIGATION))
+# Pages use the API's account and role checks; on a page route, "not signed in" becomes a redirect to
+# /login?next=… (service.errors decides by the route's class).
+READ = Depends(require(Permission.READ_PERSONAL))
+WRITE = Depends(require(Permission.WRITE_INVESTIGATION))
 
 
 def render(request: Request, name: str, account: Account | None, status_code: int = 200, **context) -> HTMLResponse:  # type: ignore[no-untyped-def]
@@ -80,7 +67,7 @@ def login(request: Request, db: Db, username: Annotated[str, Form()] = "", passw
 
 
 @router.post("/logout")
-def logout(request: Request, db: Db, account: Account = Depends(page_account)) -> RedirectResponse:
+def logout(request: Request, db: Db, account: Account = Depends(current_account)) -> RedirectResponse:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         end_session(db, token)
@@ -90,7 +77,7 @@ def logout(request: Request, db: Db, account: Account = Depends(page_account)) -
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, account: Account = Depends(page_account)) -> HTMLResponse:
+def home(request: Request, account: Account = Depends(current_account)) -> HTMLResponse:
     if can(account.role, Permission.READ_PERSONAL):
         return RedirectResponse("/queue", status_code=303)  # type: ignore[return-value]
     return RedirectResponse("/dashboard", status_code=303)  # type: ignore[return-value]
@@ -313,13 +300,13 @@ def person_page(request: Request, person_id: int, db: Db, account: Account = REA
 
 @router.post("/persons/merge")
 def merge(request: Request, db: Db, keep: Annotated[int, Form()], other: Annotated[int, Form()],
-          account: Account = Depends(needs(Permission.MERGE_PERSONS))) -> RedirectResponse:
+          account: Account = Depends(require(Permission.MERGE_PERSONS))) -> RedirectResponse:
     wb.merge(db, scope_of(account), keep, other, actor=actor_of(account))
     return RedirectResponse(f"/persons/{keep}", status_code=303)
 
 
 @router.get("/chains", response_class=HTMLResponse)
-def chains(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES)),
+def chains(request: Request, db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES)),
            cluster: int | None = None) -> HTMLResponse:
     """Most likely transmission chains in scope, as a clickable SVG; filter by cluster."""
     from epitrace.web.chains_view import chain_svg
@@ -329,7 +316,7 @@ def chains(request: Request, db: Db, account: Account = Depends(needs(Permission
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard(request: Request, db: Db, account: Account = Depends(needs(Permission.READ_AGGREGATES))) -> HTMLResponse:
+def dashboard(request: Request, db: Db, account: Account = Depends(require(Permission.READ_AGGREGATES))) -> HTMLResponse:
     """Epidemic curve, Rt and KPIs of your jurisdiction: one release, suppressed and audited."""
     import matplotlib.pyplot as plt
 
