@@ -83,16 +83,6 @@ def home(request: Request, account: Account = Depends(current_account)) -> HTMLR
     return RedirectResponse("/dashboard", status_code=303)  # type: ignore[return-value]
 
 
-def _query_date(text: str, label: str) -> date | None:
-    """A YYYY-MM-DD filter of a list page, or a 400 that names it (list pages only)."""
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InputError(f"{label} {text!r} is not a date: use YYYY-MM-DD") from None
-
-
 def _query_int(text: str, label: str, default: int) -> int:
     """A whole-number paging value of a list page, or a 400 that names it (list pages only)."""
     if not text.strip():
@@ -121,8 +111,8 @@ def queue(request: Request, db: Db, account: Account = READ, show: str = "new", 
     scope = scope_of(account)
     first, size = _query_int(offset, "offset", 0), _query_int(limit, "limit", QUEUE_PAGE)
     rows, total = wb.list_cases(db, scope, actor=actor_of(account), today=settings.today(), status=status or None,
-                                jurisdiction=jurisdiction or None, reported_from=_query_date(reported_from, "Reported from"),
-                                reported_to=_query_date(reported_to, "Reported to"), uninterviewed=show == "new",
+                                jurisdiction=jurisdiction or None, reported_from=_date(reported_from, "Reported from"),
+                                reported_to=_date(reported_to, "Reported to"), uninterviewed=show == "new",
                                 sort=sort or None, limit=size, offset=first)
     return render(request, "queue.html", account, cases=rows, total=total, show=show, offset=first, limit=size,
                   filters={"status": status, "jurisdiction": jurisdiction, "reported_from": reported_from,
@@ -158,6 +148,7 @@ def _case_form_error(request: Request, db: Session, account: Account, case_id: i
 
 
 def _date(text: str, label: str) -> date | None:
+    """A YYYY-MM-DD form field or list filter (empty is None), or an InputError naming it."""
     if not text.strip():
         return None
     try:
@@ -246,15 +237,15 @@ def task_board(request: Request, db: Db, account: Account = READ, kind: str = ""
     true count, the same filters on all three (issue 9)."""
     scope, actor, today = scope_of(account), actor_of(account), settings.today()
     size = _query_int(limit, "limit", BOARD_PAGE)
-    since = _query_date(done_from, "Done since") or today
+    since = _date(done_from, "Done since") or today
     offsets = {name: _query_int(value, f"{name}_offset", 0)
                for name, value in (("due", due_offset), ("overdue", overdue_offset), ("done", done_offset))}
     # No setting filter here: settings live on the contact, and checking each task's contact costs
     # 100-700 ms at 1.5 M tasks (the API and the CLI offer it).
     common = {"kind": kind or None, "jurisdiction": jurisdiction or None, "limit": size}
     due = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, offset=offsets["due"], **common)
-    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_query_date(due_from, "Due from"),
-                            due_to=_query_date(due_to, "Due to"), sort=overdue_sort or None, offset=offsets["overdue"],
+    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_date(due_from, "Due from"),
+                            due_to=_date(due_to, "Due to"), sort=overdue_sort or None, offset=offsets["overdue"],
                             **common)
     done = wb.list_tasks(db, scope, actor=actor, today=today, status="done", completed_from=since,
                          offset=offsets["done"], **common)
