@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, SessionTransactionOrigin
 
 from epitrace.storage.models import AuditEvent, utcnow
 
@@ -46,8 +46,12 @@ def _chain_head(session: Session) -> str:
 
 
 @sqlalchemy_event.listens_for(Session, "after_transaction_end")
-def _forget_head(session: Session, _transaction: SessionTransaction) -> None:
-    session.info.pop(HEAD_KEY, None)
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    # A flush runs in an internal subtransaction: its end changes nothing appended, so the head stays
+    # (forgetting it there would cost a query per entry). A failed flush fails its whole transaction,
+    # whose end forgets the head.
+    if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
+        session.info.pop(HEAD_KEY, None)
 
 
 def _entry_hash(prev_hash: str, event: AuditEvent) -> str:

@@ -260,9 +260,10 @@ def add_contact(
     limits.text("setting", setting, limits.SETTING)
     limits.text("relationship", relationship, limits.RELATIONSHIP)
     plausibility.birth_date(identity.date_of_birth, today=identified_on)
+    profile = profile_of(session, case)
     period = None
     if case.onset_date is not None or case.specimen_date is not None:
-        period = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
+        period = infectious_period(profile, onset=case.onset_date, specimen=case.specimen_date,
                                    isolation=case.isolation_date)
     plausibility.last_exposure(last_exposure, identified_on=identified_on, period=period, confirmed=confirmed)
     resolution = resolve_person(
@@ -276,7 +277,6 @@ def add_contact(
         if last_exposure > existing.last_exposure_on:
             existing.last_exposure_on = last_exposure
         return ContactOutcome(existing, created=False, tasks=0)
-    profile = profile_of(session, case)
     contact = Contact(
         person_id=person.id,
         case_id=case.id,
