@@ -30,18 +30,23 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-@pytest.fixture
-def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh, initialised SQLite database with CITY > D1, D2; the CLI uses it too."""
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
+def city_database(url: str) -> Engine:
+    """An initialised database at ``url`` with the jurisdictions CITY > D1, D2 (the tests' one world)."""
     engine = make_engine(url)
     upgrade(engine)
     with write_session(engine) as session:
         add_jurisdiction(session, "CITY", "Synthville")
         add_jurisdiction(session, "D1", "North District", parent_code="CITY")
         add_jurisdiction(session, "D2", "South District", parent_code="CITY")
-    engine.dispose()
+    return engine
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, initialised SQLite database with CITY > D1, D2; the CLI uses it too."""
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
+    city_database(url).dispose()
     return url
 
 

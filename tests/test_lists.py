@@ -24,9 +24,9 @@ from epitrace.cli import app as cli_app
 from epitrace.domain.identity import name_key, normalise_name, normalise_phone
 from epitrace.storage.accounts import add_user, create_api_token
 from epitrace.storage.db import make_engine, read_session, write_session
-from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import alembic_config, upgrade
 from epitrace.storage.models import Case, Contact, Jurisdiction, Person, Task
+from tests.conftest import city_database
 from tests.test_api import assert_error_shape
 
 TODAY = date(2026, 3, 20)
@@ -108,12 +108,8 @@ def _build(session, jurisdictions: dict[str, int]) -> dict[str, int]:  # type: i
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     url = f"sqlite:///{tmp_path_factory.mktemp('lists') / 'lists.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = city_database(url)
     with write_session(engine) as session:
-        add_jurisdiction(session, "CITY", "Synthville")
-        add_jurisdiction(session, "D1", "North District", parent_code="CITY")
-        add_jurisdiction(session, "D2", "South District", parent_code="CITY")
         ids = _build(session, dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).tuples().all()))
         tokens = {}
         for username, role, code in (("tracer-d1", "tracer", "D1"), ("tracer-d2", "tracer", "D2"),

@@ -19,9 +19,9 @@ from epitrace.api import create_app
 from epitrace.domain.roles import Role
 from epitrace.storage import audit
 from epitrace.storage.accounts import add_user, create_api_token
-from epitrace.storage.db import make_engine, write_session
+from epitrace.storage.db import write_session
 from epitrace.storage.models import Case
-from tests.conftest import lab_line, write_labs
+from tests.conftest import city_database, lab_line, write_labs
 
 EXAMPLES = 12
 ACCOUNTS = {"tracer": (Role.TRACER, "D1"), "supervisor": (Role.SUPERVISOR, "CITY"),
@@ -33,12 +33,8 @@ ENGINES: list = []
 
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
-    from epitrace.storage.jurisdictions import add_jurisdiction
-    from epitrace.storage.migrate import upgrade
-
     folder = tmp_path_factory.mktemp("schemathesis")
-    engine = make_engine(f"sqlite:///{folder / 'api.db'}")
-    upgrade(engine)
+    engine = city_database(f"sqlite:///{folder / 'api.db'}")
     from epitrace.feed import generate_key
 
     generate_key(folder / "feed.pem")
@@ -47,10 +43,6 @@ def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
     from epitrace.storage.audit import Actor
     from epitrace.storage.labs import import_lab_rows
 
-    with write_session(engine) as session:
-        add_jurisdiction(session, "CITY", "Synthville")
-        add_jurisdiction(session, "D1", "North District", parent_code="CITY")
-        add_jurisdiction(session, "D2", "South District", parent_code="CITY")
     labs = write_labs(folder / "labs.csv", lab_line("S1", jurisdiction="D1"),
                       lab_line("S2", jurisdiction="D2", given="Bea", family="Stone", dob="1980-02-02"),
                       lab_line("S3", jurisdiction="D1", given="Cy", family="Lee", dob="1971-07-07", result="negative"))
