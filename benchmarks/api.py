@@ -263,6 +263,7 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
         "person_id": (case_person + 1).tolist() + (contact_person[owner] + 1).tolist(),
         "case_id": list(range(1, cases + 1)) + [None] * len(owner),
         "contact_id": [None] * cases + (owner + 1).tolist(),
+        "setting": [None] * cases + [setting[c] for c in owner_list],
         "jurisdiction_id": district_ids[np.concatenate([case_district, contact_district[owner]])].tolist(),
         "team": ["investigation"] * cases + ["contact-follow-up"] * len(owner),
         "due_on": due_iso,

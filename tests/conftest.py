@@ -30,10 +30,11 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def city_database(url: str) -> Engine:
-    """An initialised database at ``url`` with the jurisdictions CITY > D1, D2 (the tests' one world)."""
+def city_database(url: str, *, revision: str = "head") -> Engine:
+    """An initialised database at ``url`` with the jurisdictions CITY > D1, D2 (the tests' one world),
+    migrated to ``revision`` (an older one to test a migration's backfill)."""
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, revision)
     with write_session(engine) as session:
         add_jurisdiction(session, "CITY", "Synthville")
         add_jurisdiction(session, "D1", "North District", parent_code="CITY")

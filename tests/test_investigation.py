@@ -82,6 +82,8 @@ def test_contact_follow_up_and_loop_closing(cli, engine, case_id) -> None:
         outcome = add_contact(session, case_id, Identity("Bo", "Jensen", D("1985-06-01"), "+15550002"),
                               setting="household", last_exposure=D("2026-03-11"), identified_on=D("2026-03-12"), actor=ACTOR)
         assert outcome.created and outcome.tasks == 2 + 13  # notify, test, checks 03-13..03-25
+        # Each task carries the setting the task board filters by.
+        assert set(session.scalars(select(Task.setting).where(Task.contact_id == outcome.contact.id))) == {"household"}
         again = add_contact(session, case_id, Identity("bo", "JENSEN", D("1985-06-01")),
                             setting="household", last_exposure=D("2026-03-12"), identified_on=D("2026-03-12"), actor=ACTOR)
         assert not again.created and again.contact.last_exposure_on == D("2026-03-12")

@@ -90,7 +90,7 @@ def _build(session, jurisdictions: dict[str, int]) -> dict[str, int]:  # type: i
     def task(i: int, jurisdiction: int, due: date, status: str, completed: date | None = None) -> dict:
         contact = contacts[i % 40] if jurisdiction == d1 else None  # D2's tasks are Bea Stone's own
         return {"kind": KINDS[i % 3], "person_id": contact.person_id if contact else probes["bea_d2"].id,
-                "contact_id": contact.id if contact else None,
+                "contact_id": contact.id if contact else None, "setting": contact.setting if contact else None,
                 "jurisdiction_id": jurisdiction, "team": "contact-follow-up", "due_on": due, "status": status,
                 "completed_on": completed, "result": "done" if status == "done" else None,
                 "reason": f"task {i}", "created_on": TODAY - timedelta(days=20)}
@@ -352,6 +352,36 @@ def test_search_finds_phones_filled_by_the_migration(tmp_path: Path) -> None:
         person.phone = "+44 20 7946 0000"  # the model keeps the key in step
         session.flush()
         assert person.phone_key == "+442079460000"
+    engine.dispose()
+
+
+def test_setting_filter_finds_tasks_filled_by_the_migration(tmp_path: Path) -> None:
+    """Tasks made before 0010 get their contact's setting, so the board's filter still finds them."""
+    engine = city_database(f"sqlite:///{tmp_path / 'old.db'}", revision="0009")
+    with engine.begin() as conn:
+        d1 = conn.execute(text("SELECT id FROM jurisdiction WHERE code = 'D1'")).scalar_one()
+        profile = conn.execute(text("SELECT id FROM disease_profile")).scalar_one()
+        for n in (1, 2):
+            conn.execute(text("INSERT INTO person (id, given_name, family_name, name_key, created_at, jurisdiction_id) "
+                              "VALUES (:n, 'P', 'Q', 'p|q', '2026-01-01', :d1)"), {"n": n, "d1": d1})
+        conn.execute(text("INSERT INTO case_record (id, person_id, jurisdiction_id, profile_id, status, reported_on, created_at) "
+                          "VALUES (1, 1, :d1, :profile, 'confirmed', '2026-03-01', '2026-03-01')"), {"d1": d1, "profile": profile})
+        conn.execute(text("INSERT INTO contact (id, person_id, case_id, setting, last_exposure_on, identified_on, status, "
+                          "created_at) VALUES (1, 2, 1, 'household', '2026-03-01', '2026-03-02', 'active', '2026-03-02')"))
+        for kind, contact in (("test", 1), ("interview", None)):
+            conn.execute(text("INSERT INTO task (kind, person_id, contact_id, jurisdiction_id, team, due_on, status, "
+                              "reason, created_on) VALUES (:kind, 2, :contact, :d1, 't', '2026-03-03', 'open', 'r', "
+                              "'2026-03-02')"), {"kind": kind, "contact": contact, "d1": d1})
+    upgrade(engine)
+    with write_session(engine) as session:
+        assert dict(session.execute(select(Task.kind, Task.setting)).tuples().all()) == {"test": "household",
+                                                                                          "interview": None}
+        from epitrace.storage import workbench as wb
+        from epitrace.storage.audit import Actor
+        from epitrace.storage.scope import EVERYWHERE
+
+        rows, total = wb.list_tasks(session, EVERYWHERE, actor=Actor("test"), today=date(2026, 3, 3), setting="household")
+        assert total == 1 and rows[0]["kind"] == "test"
     engine.dispose()
 
 

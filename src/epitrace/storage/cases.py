@@ -282,6 +282,7 @@ def record_test_outcome(
                 jurisdiction_id=task.jurisdiction_id,
                 created_on=result_on,
                 contact_id=task.contact_id,
+                setting=task.setting,
             )
     return len(tasks)
 

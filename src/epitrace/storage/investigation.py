@@ -307,6 +307,7 @@ def add_contact(
         jurisdiction_id=person.jurisdiction_id or case.jurisdiction_id,
         created_on=identified_on,
         contact_id=contact.id,
+        setting=contact.setting,
         exposure=exposure,
     )
     return ContactOutcome(contact, created=True, tasks=created)

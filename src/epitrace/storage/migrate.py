@@ -19,9 +19,10 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> str:
-    """Bring the schema to the newest revision; returns that revision."""
-    command.upgrade(alembic_config(engine), "head")
+def upgrade(engine: Engine, revision: str = "head") -> str:
+    """Bring the schema to ``revision`` (default the newest; an older one for a migration's tests);
+    returns the revision reached."""
+    command.upgrade(alembic_config(engine), revision)
     _seed_profiles(engine, [RESPIRATORY])
     if engine.dialect.name == "sqlite":
         # Statistics for the planner (without them it sorts whole jurisdictions for one page).

@@ -239,6 +239,9 @@ class Task(Base):
         Index("ix_task_status_jurisdiction_completed", "status", "jurisdiction_id", "completed_on"),
         Index("ix_task_status_kind_jurisdiction_completed", "status", "kind", "jurisdiction_id", "completed_on"),
         Index("ix_task_status_completed", "status", "completed_on"),
+        # The board's filter by exposure setting ("household symptom checks due this week") counts from
+        # this index alone; through a join to contact it read every open task's contact (issue 9).
+        Index("ix_task_status_kind_setting_jurisdiction_due", "status", "kind", "setting", "jurisdiction_id", "due_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -246,6 +249,9 @@ class Task(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"), index=True)
+    # The setting of the contact that made the task, copied when the task is made (a contact's setting
+    # never changes); None for a case's own tasks.
+    setting: Mapped[str | None] = mapped_column(String(32))
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdiction.id"), index=True)
     team: Mapped[str] = mapped_column(String(64))
     due_on: Mapped[date] = mapped_column(Date)

@@ -27,8 +27,10 @@ def create_tasks(
     created_on: date,
     case_id: int | None = None,
     contact_id: int | None = None,
+    setting: str | None = None,
 ) -> int:
-    """Insert the planned tasks for one person (one bulk insert); returns how many."""
+    """Insert the planned tasks for one person (one bulk insert); returns how many. ``setting`` is the
+    setting of the contact the tasks follow up, if any."""
     if not plan:
         return 0
     session.execute(
@@ -39,6 +41,7 @@ def create_tasks(
                 "person_id": person_id,
                 "case_id": case_id,
                 "contact_id": contact_id,
+                "setting": setting,
                 "jurisdiction_id": jurisdiction_id,
                 "team": INVESTIGATION_TEAM if p.kind is TaskKind.INTERVIEW else FOLLOW_UP_TEAM,
                 "due_on": p.due_on,
@@ -63,6 +66,7 @@ def schedule_follow_up(
     jurisdiction_id: int,
     created_on: date,
     contact_id: int,
+    setting: str,
     exposure: str,
 ) -> int:
     """Join ``plan`` to the person's open follow-up (``domain.followup.join_schedule``); returns tasks created."""
@@ -75,7 +79,7 @@ def schedule_follow_up(
     for task_id, reason in change.extend:
         session.execute(update(Task).where(Task.id == task_id).values(reason=reason))
     return create_tasks(session, change.create, person_id=person_id, jurisdiction_id=jurisdiction_id,
-                        created_on=created_on, contact_id=contact_id)
+                        created_on=created_on, contact_id=contact_id, setting=setting)
 
 
 def get_task(session: Session, task_id: int) -> Task:

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, true, union
+from sqlalchemy import ColumnElement, and_, func, select, true, union
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from epitrace.domain.identity import Identity, normalise_name, normalise_phone
@@ -302,8 +302,9 @@ def list_tasks(
     if completed_to:
         query = query.where(Task.completed_on <= completed_to)
     if setting is not None and setting.strip():
-        # Settings are free text (no closed vocabulary in domain.statuses), so matched exactly.
-        query = query.where(exists().where(Contact.id == Task.contact_id, Contact.setting == setting.strip()))
+        # Settings are free text (no closed vocabulary in domain.statuses), so matched exactly; the task
+        # carries its contact's setting, so no join to contact.
+        query = query.where(Task.setting == setting.strip())
     total = session.scalar(select(func.count()).select_from(_without_person(query, Task.id))) or 0
     ordering = {
         TaskSort.DUE: (Task.due_on, Task.id),
