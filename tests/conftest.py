@@ -15,6 +15,7 @@ from epitrace.cli import app
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
+from tests.backends import database_url
 
 LAB_HEADER = (
     "lab_id,specimen_id,collected_on,resulted_on,result,test_type,given_name,family_name,"
@@ -45,7 +46,7 @@ def city_database(url: str, *, revision: str = "head") -> Engine:
 @pytest.fixture
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh, initialised SQLite database with CITY > D1, D2; the CLI uses it too."""
-    url = f"sqlite:///{tmp_path / 'test.db'}"
+    url = database_url(tmp_path, "test")
     monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
     city_database(url).dispose()
     return url

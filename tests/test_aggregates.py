@@ -19,6 +19,7 @@ from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
 from epitrace.storage.models import AuditEvent, Case, Contact, Task, TransmissionLink
+from tests.backends import database_url
 from tests.conftest import LAB_HEADER, lab_line
 
 PASSWORD = "correct horse battery staple"
@@ -113,7 +114,7 @@ def datetime_(day: date):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def attack_world(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    url = f"sqlite:///{tmp_path_factory.mktemp('attack') / 'attack.db'}"
+    url = database_url(tmp_path_factory.mktemp('attack'), 'attack')
     build_world(url, {"D1": D1, "D2": D2})
     add_clusters_and_contacts(url)
     engine = make_engine(url)
@@ -535,7 +536,7 @@ def test_a_three_case_database_shows_no_3_in_kpis_9(tmp_path: Path, monkeypatch)
 
     from epitrace.cli import app
 
-    url = f"sqlite:///{tmp_path / 'three.db'}"
+    url = database_url(tmp_path, 'three')
     build_world(url, {"D1": [2, 0, 1]})
     monkeypatch.setenv("EPITRACE_TODAY", TODAY.isoformat())
     monkeypatch.setenv("EPITRACE_DATABASE_URL", url)

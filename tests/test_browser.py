@@ -26,6 +26,7 @@ from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
 from epitrace.storage.models import Case, Person
+from tests.backends import database_url
 from tests.browser_support import assert_png, launch_chromium, live_server
 from tests.conftest import lab_line, write_labs
 
@@ -50,7 +51,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """CITY > D1, D2; Ana Silva a case in D1, Bea Stone a case in D2; a tracer in each district."""
     folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'browser.db'}"
+    url = database_url(folder, 'browser')
     engine = make_engine(url)
     upgrade(engine)
     with write_session(engine) as session:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from epitrace.cli import app
-from epitrace.storage.db import read_session
+from epitrace.storage.db import make_engine, read_session
 from epitrace.storage.models import Case
 from tests.conftest import lab_line, write_labs
 
@@ -137,8 +137,6 @@ def test_profiles_configure_follow_up(cli, engine) -> None:
 
 
 def test_users_and_audit_commands(cli, db_url) -> None:
-    import sqlite3
-
     added = cli("users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1", "--password", "correct horse battery")
     assert added.stdout.strip() == "Added ana (tracer, D1)."
     weak = cli("users", "add", "bo", "--role", "tracer", "--jurisdiction", "D1", "--password", "short")
@@ -151,10 +149,8 @@ def test_users_and_audit_commands(cli, db_url) -> None:
     assert ok.exit_code == 0 and ok.stdout.strip().startswith("The audit log's ")
     shown = cli("audit", "show", "--person", "1", "--format", "csv").stdout.splitlines()
     assert shown[0] == "id,at,actor,action,record_type,record_id,purpose" and ",create,person,1," in shown[-1]
-    connection = sqlite3.connect(db_url.removeprefix("sqlite:///"))
-    connection.execute("UPDATE audit_event SET actor = 'someone else' WHERE id = 2")
-    connection.commit()
-    connection.close()
+    with make_engine(db_url).begin() as connection:  # tampering behind epitrace's back
+        connection.execute(text("UPDATE audit_event SET actor = 'someone else' WHERE id = 2"))
     broken = cli("audit", "verify")
     assert (broken.exit_code, broken.stderr.strip()) == (
         1, "Error: the audit log is broken at entry 2: it or an entry before it was changed or removed")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sqlite3
 import subprocess
 import sys
 from datetime import date
@@ -15,18 +14,20 @@ from typer.testing import CliRunner
 
 from epitrace.storage.accounts import add_user
 from epitrace.storage.db import make_engine, read_session, write_session
-from epitrace.storage.models import Case, Jurisdiction, LabResult, Person, Task
+from epitrace.storage.models import Base, Case, Jurisdiction, LabResult, Person, Task
 from tests.conftest import LAB_HEADER, lab_line, write_labs
 from tests.test_api import PASSWORD, assert_error_shape, client_for, world  # noqa: F401 - the shared fixture
 
 
-def db_content(url: str) -> list[str]:
-    """Every row of every table, as SQL text: equal lists mean equal content."""
-    connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+def db_content(url: str) -> list[tuple]:
+    """Every row of every table, tagged with its table: equal lists mean equal content (either backend)."""
+    engine = make_engine(url)
     try:
-        return list(connection.iterdump())
+        with engine.connect() as conn:
+            return [(table.name, *row) for table in Base.metadata.sorted_tables
+                    for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
     finally:
-        connection.close()
+        engine.dispose()
 
 
 def errors_csv(path: Path) -> list[dict[str, str]]:

@@ -26,6 +26,7 @@ from epitrace.storage.accounts import add_user, create_api_token
 from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.migrate import alembic_config, upgrade
 from epitrace.storage.models import Case, Contact, Jurisdiction, Person, Task
+from tests.backends import database_url
 from tests.conftest import city_database
 from tests.test_api import assert_error_shape
 
@@ -107,7 +108,7 @@ def _build(session, jurisdictions: dict[str, int]) -> dict[str, int]:  # type: i
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('lists') / 'lists.db'}"
+    url = database_url(tmp_path_factory.mktemp('lists'), 'lists')
     engine = city_database(url)
     with write_session(engine) as session:
         ids = _build(session, dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).tuples().all()))
@@ -334,7 +335,7 @@ def test_person_search_pages_and_sorts(world: World) -> None:
 def test_search_finds_phones_filled_by_the_migration(tmp_path: Path) -> None:
     from alembic import command
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    engine = make_engine(database_url(tmp_path, 'old'))
     command.upgrade(alembic_config(engine), "0008")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO person (given_name, family_name, name_key, family_key, phone, created_at) "
@@ -357,7 +358,7 @@ def test_search_finds_phones_filled_by_the_migration(tmp_path: Path) -> None:
 
 def test_setting_filter_finds_tasks_filled_by_the_migration(tmp_path: Path) -> None:
     """Tasks made before 0010 get their contact's setting, so the board's filter still finds them."""
-    engine = city_database(f"sqlite:///{tmp_path / 'old.db'}", revision="0009")
+    engine = city_database(database_url(tmp_path, 'old'), revision="0009")
     with engine.begin() as conn:
         d1 = conn.execute(text("SELECT id FROM jurisdiction WHERE code = 'D1'")).scalar_one()
         profile = conn.execute(text("SELECT id FROM disease_profile")).scalar_one()

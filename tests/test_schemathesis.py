@@ -21,6 +21,7 @@ from epitrace.storage import audit
 from epitrace.storage.accounts import add_user, create_api_token
 from epitrace.storage.db import write_session
 from epitrace.storage.models import Case
+from tests.backends import database_url
 from tests.conftest import city_database, lab_line, write_labs
 
 EXAMPLES = 12
@@ -34,7 +35,7 @@ ENGINES: list = []
 @pytest.fixture(scope="module")
 def api_schema(tmp_path_factory, request):  # type: ignore[no-untyped-def]
     folder = tmp_path_factory.mktemp("schemathesis")
-    engine = city_database(f"sqlite:///{folder / 'api.db'}")
+    engine = city_database(database_url(folder, 'api'))
     from epitrace.feed import generate_key
 
     generate_key(folder / "feed.pem")

@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from epitrace.storage.models import Base
+from tests.backends import needs_sqlite
 
 
 def test_migrations_match_the_models(engine) -> None:
@@ -14,6 +15,7 @@ def test_migrations_match_the_models(engine) -> None:
     assert diff == []
 
 
+@needs_sqlite("WAL mode and foreign-key pragmas")
 def test_sqlite_runs_in_wal_with_foreign_keys(engine) -> None:
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

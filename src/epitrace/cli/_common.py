@@ -23,11 +23,21 @@ from epitrace.storage.db import make_engine, require_initialised
 console = Console(soft_wrap=True)
 
 
+_opened: list[Engine] = []
+
+
 def engine() -> Engine:
-    """The configured database, which must have been initialised."""
+    """The configured database, which must have been initialised; closed when the command ends."""
     db = make_engine()
+    _opened.append(db)
     require_initialised(db)
     return db
+
+
+def close_engines() -> None:
+    """Close the connections the command opened (a server counts them; a process may run many commands)."""
+    while _opened:
+        _opened.pop().dispose()
 
 
 def cli_actor() -> Actor:

@@ -1,0 +1,100 @@
+"""Which database the suite runs on, and a fresh database for each test that asks for one.
+
+``make test`` runs on SQLite files under the test's temporary folder. ``make test-pg`` sets
+``EPITRACE_TEST_BACKEND=postgresql``: each fresh database is then a new PostgreSQL database on the
+server at ``EPITRACE_TEST_DATABASE_URL`` (a URL to a maintenance database on a server the tests may
+create databases on), or, when that is not given, on a throw-away server this module starts itself
+from Debian's PostgreSQL binaries (a cluster in a temporary folder, loopback only, stopped at exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from functools import cache
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, create_engine, make_url, text
+from sqlalchemy.pool import NullPool
+
+BACKEND = os.environ.get("EPITRACE_TEST_BACKEND", "sqlite")
+POSTGRES = BACKEND == "postgresql"
+if BACKEND not in ("sqlite", "postgresql"):
+    raise SystemExit(f"EPITRACE_TEST_BACKEND={BACKEND!r}: expected sqlite or postgresql")
+_numbers = itertools.count(1)
+
+
+def database_url(folder: Path, name: str) -> str:
+    """A URL to a new, empty database: a SQLite file ``name``.db in ``folder``, or a new PostgreSQL database."""
+    if not POSTGRES:
+        return f"sqlite:///{folder / f'{name}.db'}"
+    server = make_url(_server_url())
+    database = f"t{os.getpid()}_{next(_numbers)}_{''.join(c for c in name if c.isalnum())[:30]}".lower()
+    _admin().execute(text(f'CREATE DATABASE "{database}"'))
+    return server.set(database=database).render_as_string(hide_password=False)
+
+
+def needs_sqlite(reason: str) -> pytest.MarkDecorator:
+    """Mark a test that checks something only SQLite has (its file, its pragmas)."""
+    return pytest.mark.skipif(POSTGRES, reason=f"SQLite only: {reason}")
+
+
+@cache
+def _admin() -> Connection:
+    """One autocommit connection to the server's maintenance database (CREATE DATABASE cannot run in a
+    transaction), kept for the run."""
+    engine = create_engine(make_url(_server_url()), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    conn = engine.connect()
+    atexit.register(conn.close)
+    return conn
+
+
+@cache
+def _server_url() -> str:
+    given = os.environ.get("EPITRACE_TEST_DATABASE_URL")
+    return given if given else _start_server()
+
+
+def _binaries() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    if not found:
+        message = ("make test-pg needs PostgreSQL's server binaries: `apt-get install postgresql` (Debian), "
+                   "or set EPITRACE_TEST_DATABASE_URL to a server the tests may create databases on")
+        if os.environ.get("CI") == "true":
+            raise SystemExit(message)
+        pytest.skip(message, allow_module_level=True)
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server() -> str:
+    """Start a throw-away cluster; root runs it as the postgres user (PostgreSQL refuses to run as root)."""
+    binaries = _binaries()
+    folder = Path(tempfile.mkdtemp(prefix="epitrace-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", _free_port()
+    subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "epitrace", "--auth=trust", "-E", "UTF8",
+                    "--no-sync"], check=True, capture_output=True)
+    # Durability off: a test server only; it must not outlive the run.
+    options = (f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off "
+               "-c full_page_writes=off -c max_connections=300")
+    subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
+                   check=True, capture_output=True)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # atexit runs last-registered first: after the stop
+    atexit.register(lambda: subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                                           capture_output=True))
+    return f"postgresql+psycopg://epitrace@127.0.0.1:{port}/postgres"
