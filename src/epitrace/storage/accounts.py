@@ -140,7 +140,7 @@ def request_user(session: Session, by: Account, *, username: str, role: str, jur
 
     When ``by``'s role holds every right of ``role`` the account works at once: with ``password``, or
     else through a first-password link returned here. Otherwise the account is pending (see the module
-    docstring): no password may be given, and :func:`approve_user` by an account holding the rights
+    docstring): giving a password is refused (403), and :func:`approve_user` by an account holding the rights
     makes it work.
     """
     _require_manager(by)
@@ -150,9 +150,10 @@ def request_user(session: Session, by: Account, *, username: str, role: str, jur
                         "you may create accounts in your jurisdiction or below it")
     lacking = missing_rights(by.role, role)
     if lacking and password is not None:
-        raise InputError(f"a {role} account created by the {by.role} role waits for approval by an account that "
-                         f"holds its rights ({_rights(lacking)}), who hands its owner a first-password link: "
-                         "leave out password")
+        raise Forbidden(f"the {by.role} role cannot create a working {role} account alone: a {role} holds rights "
+                        f"yours lacks ({_rights(lacking)}). Leave out password to create it pending approval by an "
+                        f"account in {jurisdiction.code} or above that holds them, who hands its owner a "
+                        "first-password link")
     if password is not None:
         check_password(password)
     user = User(username=username, password_hash=NO_PASSWORD if password is None else HASHER.hash(password),
