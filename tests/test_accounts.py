@@ -504,3 +504,14 @@ def test_cli_deactivate_activate_role_and_approve(world, cli) -> None:
     assert cli("users", "role", "sam", "supervisor").exit_code == 0
     listed = {row["username"]: row for row in __import__("json").loads(cli("users", "list").stdout)}
     assert listed["sam"]["role"] == "supervisor" and listed["sam"]["pending_approval"] is False
+
+
+def test_the_sign_in_page_throttles_like_the_api(world, clock) -> None:
+    browser = client(world)
+    for _ in range(5):
+        assert browser.post("/login", data={"username": "epi", "password": "typo typo typo"}).status_code == 401
+    page = browser.post("/login", data={"username": "epi", "password": PASSWORD}, follow_redirects=False)
+    assert page.status_code == 429 and "too many failed sign-ins: try again in" in page.text
+    assert 1 <= int(page.headers["Retry-After"]) <= 3
+    clock(seconds=3)
+    assert browser.post("/login", data={"username": "epi", "password": PASSWORD}, follow_redirects=False).status_code == 303

@@ -320,15 +320,6 @@ def use_reset_link(session: Session, token: str, password: str) -> User:
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The user, when the password matches an active account; None otherwise (same work either way)."""
-    user = session.scalar(select(User).where(User.username == username))
-    if not verify_password(user.password_hash if user else None, password):
-        return None
-    assert user is not None
-    return user if usable(user) else None
-
-
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches ``password_hash``; an unknown account (None) or one without a password is
     checked against a filler hash, so every answer takes the same time."""
