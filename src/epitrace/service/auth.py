@@ -111,7 +111,8 @@ def sign_in(db: Session, request: Request, username: str, password: str) -> tupl
 
     Shared by the API and the sign-in page. The attempt is counted in its own committed transaction
     before the hash is verified, outside any write lock (``storage.signin`` explains the throttle);
-    the session is created in the request's transaction ``db``, which must not have written yet.
+    the session is created in the request's transaction ``db``, which must not have run a statement yet
+    (on SQLite its first statement takes the write lock, which the count's own transaction then waits for).
     """
     engine: Engine = request.app.state.engine
     attempt = signin.begin_attempt(engine, username, client_address(request))
