@@ -515,3 +515,30 @@ def test_the_sign_in_page_throttles_like_the_api(world, clock) -> None:
     assert 1 <= int(page.headers["Retry-After"]) <= 3
     clock(seconds=3)
     assert browser.post("/login", data={"username": "epi", "password": PASSWORD}, follow_redirects=False).status_code == 303
+
+
+def test_tokens_made_before_0011_keep_working_for_90_days_and_accounts_stay_approved(tmp_path) -> None:
+    from sqlalchemy import text
+
+    from epitrace.storage.accounts import account_for_token
+    from epitrace.storage.migrate import upgrade
+    from epitrace.storage.models import ApiToken, User
+    from tests.conftest import city_database
+
+    engine = city_database(f"sqlite:///{tmp_path / 'old.db'}", revision="0010")
+    with engine.begin() as conn:
+        d1 = conn.execute(text("SELECT id FROM jurisdiction WHERE code = 'D1'")).scalar_one()
+        conn.execute(text("INSERT INTO app_user (id, username, password_hash, role, jurisdiction_id, active, created_at) "
+                          "VALUES (1, 'old', :hash, 'tracer', :d1, 1, '2026-01-01')"),
+                     {"hash": accounts.HASHER.hash(PASSWORD), "d1": d1})
+        conn.execute(text("INSERT INTO api_token (token_hash, user_id, name, created_at, revoked) "
+                          "VALUES (:digest, 1, 'old', '2026-01-01', 0)"), {"digest": accounts._digest("ept_old")})
+    upgrade(engine)
+    with write_session(engine) as session:
+        user = session.scalars(select(User)).one()
+        assert (user.pending_approval, user.requested_by, user.approved_by) == (False, None, None)
+        expires = session.scalars(select(ApiToken.expires_at)).one()
+        assert timedelta(days=89) < expires - utcnow() <= timedelta(days=90)
+        found = account_for_token(session, "ept_old")
+        assert found is not None and found.username == "old"
+    engine.dispose()
