@@ -30,6 +30,9 @@ class Settings:
         "Treat this date (YYYY-MM-DD) as today in the service, for demos and training; empty means the real date.")
     small_count_threshold: int = _setting(5, "EPITRACE_SMALL_COUNT_THRESHOLD",
         "Counts below this are suppressed in aggregates that leave the system.")
+    trusted_proxies: str = _setting("", "EPITRACE_TRUSTED_PROXIES",
+        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers `epitrace serve` trusts; empty (the default) trusts none, not even 127.0.0.1.")
 
     @classmethod
     def from_env(cls) -> Settings:

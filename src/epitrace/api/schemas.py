@@ -151,7 +151,8 @@ class LabRowsRequest(BaseModel):
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=limits.USERNAME)
-    password: str = Field(max_length=limits.PASSWORD)
+    password: str | None = Field(None, max_length=limits.PASSWORD, description=(
+        "Leave out to get a one-time first-password link; must be left out when the account needs approval."))
     role: str = Field(max_length=32)
     jurisdiction: str = Field(max_length=32)
 
@@ -352,6 +353,7 @@ class UserPublic(BaseModel):
     role: str
     jurisdiction: str
     active: bool = True
+    pending_approval: bool = False
 
 
 class FeedBatchPublic(BaseModel):
@@ -454,3 +456,35 @@ class Ok(BaseModel):
 class PublicationReview(BaseModel):
     decision: str = Field(pattern="^(approve|reject)$")
     acknowledge_warnings: bool = False
+
+
+class PasswordLink(BaseModel):
+    username: str
+    link: str = Field(description="Open once to set the password; shown only in this answer.")
+    expires_at: UtcDatetime
+
+
+class UserCreated(UserPublic):
+    password_link: PasswordLink | None = Field(None, description="When no password was given and none is pending.")
+    approval_needed_from: str | None = Field(None, description="Who must approve a pending account.")
+
+
+class RoleChange(BaseModel):
+    role: str = Field(max_length=32)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
+    days: int = Field(90, ge=1, le=366, description="Days until the token expires.")
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="Send as Authorization: Bearer TOKEN; shown only in this answer.")

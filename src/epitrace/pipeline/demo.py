@@ -97,7 +97,10 @@ def _serve(engine, *, last_day, host: str, port: int) -> None:  # type: ignore[n
     os.environ["EPITRACE_TODAY"] = last_day.isoformat()  # the synthetic outbreak's "today"
     console.print(table)
     console.print(f"Serving the synthetic outbreak on http://{host}:{port}/ as of {last_day} (Ctrl+C to stop).")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    from epitrace.service.auth import uvicorn_proxy_options
+
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning",
+                **uvicorn_proxy_options())  # type: ignore[arg-type]
 
 
 def _print_summary(summary: DemoSummary) -> None:

@@ -21,7 +21,7 @@ from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFou
 from epitrace.service.auth import SESSION_COOKIE, actor_of, current_account, get_db, require, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
-from epitrace.storage.accounts import Account, end_session
+from epitrace.storage.accounts import Account, end_session, link_account, use_reset_link
 from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
 
@@ -58,12 +58,36 @@ def login(request: Request, db: Db, username: Annotated[str, Form()] = "", passw
     try:
         token, _ = sign_in(db, request, username, password)
     except EpitraceError as exc:
-        return render(request, "login.html", None, status_code=exc.status, next=next, username=username, error=exc.message)
+        page = render(request, "login.html", None, status_code=exc.status, next=next, username=username,
+                      error=exc.message)
+        page.headers.update(exc.headers)  # Retry-After when throttled
+        return page
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=12 * 3600)
     return response  # type: ignore[return-value]
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_page(request: Request, token: str, db: Db) -> HTMLResponse:
+    """The one-time page that sets an account's password (from a reset or first-password link)."""
+    return render(request, "reset.html", None, username=link_account(db, token[:100]), error=None, done=False)
+
+
+@router.post("/reset/{token}", response_class=HTMLResponse)
+def reset_submit(request: Request, token: str, db: Db, password: Annotated[str, Form()] = "",
+                 confirm: Annotated[str, Form()] = "") -> HTMLResponse:
+    username = link_account(db, token[:100])
+    try:
+        if password != confirm:
+            raise InputError("the two passwords differ: type the same password twice")
+        with savepoint(db):
+            use_reset_link(db, token[:100], password)
+    except InputError as exc:
+        return render(request, "reset.html", None, status_code=exc.status, username=username, error=exc.message,
+                      done=False)
+    return render(request, "reset.html", None, username=username, error=None, done=True)
 
 
 @router.post("/logout")
