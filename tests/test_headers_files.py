@@ -131,3 +131,192 @@ def test_the_cli_refuses_a_result_on_a_closed_task_issue_10(world, cli) -> None:
     assert again.exit_code == 1 and again.stdout == ""
     assert again.stderr.strip() == "Error: " + _closed_message(int(task), "test", "done", "negative", "2026-03-14")
     assert _state(world) == before and before[2]
+
+
+# 7. Headers: every answer of every route, signed in or not, pages and JSON, errors included.
+
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+DATA_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI starts from an inline script, ReDoc has inline styles and a blob: worker: only they are relaxed.
+SWAGGER_CSP = PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+REDOC_CSP = PAGE_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'") + "; worker-src 'self' blob:"
+CHECKIN_CSP = PAGE_CSP.replace("connect-src 'self'", "connect-src 'none'").replace("form-action 'self'",
+                                                                                    "form-action 'none'")
+
+
+def assert_guarded(response, path: str) -> None:  # type: ignore[no-untyped-def]
+    """``response`` (to a request for ``path``) carries every header of issue 10, point 7."""
+    where = f"{response.request.method} {path} -> {response.status_code}"
+    headers = response.headers
+    html = headers.get("content-type", "").startswith("text/html")
+    expected = {"/docs": SWAGGER_CSP, "/docs/oauth2-redirect": SWAGGER_CSP, "/redoc": REDOC_CSP,
+                "/checkin": CHECKIN_CSP}.get(path, PAGE_CSP if html else DATA_CSP)
+    assert headers.get_list("content-security-policy") == [expected], where
+    assert headers.get_list("x-content-type-options") == ["nosniff"], where
+    assert headers.get_list("referrer-policy") == ["no-referrer"], where
+    assert headers.get_list("x-frame-options") == ["DENY"], where
+    if path.startswith(("/static", "/feed/")):
+        assert "no-store" not in headers.get("cache-control", ""), where
+    else:
+        assert headers.get("cache-control") == "no-store", where
+
+
+def _concrete(path: str, world) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+    """A route's path with its parameters filled in with records that exist."""
+    values = {"case_id": world["cases"]["Ana"], "person_id": world["persons"]["Ana"], "task_id": 1, "link_id": 1,
+              "proposal_id": 1, "name": "epitrace.css"}
+    return re.sub(r"\{(\w+)\}", lambda m: str(values[m.group(1)]), path)
+
+
+def _session(world, username: str | None) -> TestClient:  # type: ignore[no-untyped-def]  # noqa: F811
+    client = TestClient(world["app"], base_url="https://testserver", follow_redirects=False)
+    if username:
+        assert client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"}).status_code == 303
+    return client
+
+
+def test_every_route_answers_with_the_security_headers_issue_10(world) -> None:  # noqa: F811
+    from fastapi.routing import APIRoute
+    from starlette.routing import Mount, Route
+
+    routes = [r for r in world["app"].routes if isinstance(r, APIRoute | Route)]
+    assert len(routes) > 50 and any(isinstance(r, Mount) for r in world["app"].routes)
+    gets = [r.path for r in routes if "GET" in (r.methods or ())]
+    others = [(method, r.path) for r in routes for method in sorted(r.methods or ()) if method not in ("GET", "HEAD")]
+    statuses: dict[str, set[int]] = {}
+    for username in (None, "supervisor", "privacy", "admin"):
+        client = _session(world, username)
+        for path in gets:
+            url = _concrete(path, world)
+            response = client.get(url)
+            assert_guarded(response, url)
+            statuses.setdefault(path, set()).add(response.status_code)
+    anonymous = _session(world, None)
+    for method, path in others:  # anonymous: refused before anything is written, and still guarded
+        url = _concrete(path, world)
+        assert_guarded(anonymous.request(method, url), url)
+    for url, status in (("/static/docs/swagger-ui.css", 200), ("/static/docs/redoc.standalone.js", 200),
+                        ("/static/selfcheck.js", 200), ("/static/nothing.js", 404), ("/no/such/page", 404),
+                        ("/api/no/such/route", 404), ("/cases/999999", 303), ("/api/cases/999999", 401)):
+        response = anonymous.get(url)
+        assert response.status_code == status, url
+        assert_guarded(response, url)
+    html_404 = anonymous.get("/no/such/page", headers={"Accept": "text/html"})
+    assert html_404.status_code == 404 and html_404.headers["content-type"].startswith("text/html")
+    assert_guarded(html_404, "/no/such/page")
+    wrong_method = anonymous.put("/api/cases")
+    assert wrong_method.status_code == 405
+    assert_guarded(wrong_method, "/api/cases")
+    out_of_scope = _session(world, "tracer-d2").get(f"/cases/{world['cases']['Ana']}")
+    assert out_of_scope.status_code == 404
+    assert_guarded(out_of_scope, "/cases/1")
+    # The run met pages and JSON, successes and refusals: the headers are not only on the happy path.
+    assert {200, 303, 401, 403, 503} <= set().union(*statuses.values())
+    assert 200 in statuses["/queue"] and 200 in statuses["/api/cases/{case_id}"] and 200 in statuses["/docs"]
+
+
+def test_an_unexpected_error_is_guarded_too_issue_10(world, monkeypatch) -> None:  # noqa: F811
+    from epitrace.storage import workbench
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("a bug that quotes Ana Silva")
+
+    monkeypatch.setattr(workbench, "list_cases", broken)
+    client = _session(world, "supervisor")
+    page = client.get("/queue")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert_guarded(page, "/queue")
+    api = client_for(world, "supervisor").get("/api/cases")
+    assert_guarded(api, "/api/cases")
+    assert assert_error_shape(api, 500)["error"].startswith("an unexpected error happened in epitrace")
+
+
+def test_no_route_sets_a_policy_of_its_own_issue_10() -> None:
+    """One rule in one place: service/headers.py decides every header; the pages carry no inline style or script."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src" / "epitrace"
+    for path in root.rglob("*.py"):
+        if path.name != "headers.py":
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"""(?i)["'](content-security-policy|x-content-type-options|x-frame-options|"""
+                                 r"""referrer-policy)["']""", text), f"{path} sets a header of service/headers.py"
+    for template in (root / "web" / "templates").glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "<style" not in text and "style=" not in text, template
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", text) == [], template  # no inline script
+        assert not re.search(r"\son[a-z]+=", text), template  # no inline event handler
+
+
+# The policy in a real browser: the pages work under it and nothing they do is refused.
+
+RECORD_VIOLATIONS = """
+window.__violations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+"""
+
+
+def test_the_pages_break_no_rule_of_their_policy_in_a_browser_issue_10(world, monkeypatch) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_support import launch_chromium, live_server
+
+    task = _contact_tasks(world)["test"]
+    case, person = world["cases"]["Ana"], world["persons"]["Ana"]
+    pages = ["/tasks", f"/cases/{case}", "/queue?show=all", "/persons?q=Ana", f"/persons/{person}", "/chains",
+             "/dashboard", "/no/such/page", "/login", "/share", "/checkin", "/docs", "/redoc"]
+    problems: list[tuple[str, str]] = []
+    here = ["/login"]
+    with live_server(world["app"]) as base, sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_context(base_url=base).new_page()
+        page.add_init_script(RECORD_VIOLATIONS)
+        # (The browser's own /favicon.ico and the pages that are a 404 on purpose log a failed load.)
+        page.on("console", lambda m: problems.append((here[0], m.text))
+                if m.type == "error" and "favicon" not in m.location.get("url", "") and "404" not in m.text else None)
+        page.on("pageerror", lambda e: problems.append((here[0], f"page error: {e}")))
+        page.goto("/login")
+        page.get_by_label("User name").fill("tracer-d1")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/queue")
+        # The stylesheet applies (it was an inline <style>): the header is the dark bar.
+        assert page.eval_on_selector("header", "h => getComputedStyle(h).backgroundColor") == "rgb(18, 50, 74)"
+        seen: dict[str, list[str]] = {}
+        for path in pages:
+            here[0] = path
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            seen[path] = page.evaluate("window.__violations")
+            if path in ("/docs", "/redoc"):  # the documentation still renders every operation under its policy
+                operations = page.locator(".opblock" if path == "/docs" else "[data-section-id^='tag/']")
+                assert operations.count() >= 10, (path, operations.count())
+        # The forms still post (form-action 'self'): record a result from the board.
+        here[0] = "result form"
+        page.goto("/tasks")
+        page.get_by_test_id(f"task-{task}").get_by_role("button", name="negative").click()
+        page.wait_for_url("**/tasks")
+        seen["result form"] = page.evaluate("window.__violations")
+        # The check-in page's script (no longer inline) runs.
+        here[0] = "/checkin#abc"
+        page.goto("/checkin#abc")
+        assert page.locator("#venue").inner_text() == "Venue code …abc"
+        seen["/checkin#abc"] = page.evaluate("window.__violations")
+        # The detector detects: an inline style attribute set now is refused and recorded.
+        here[0] = "control"
+        page.goto("/queue")
+        page.evaluate("document.body.setAttribute('style', 'color: red')")
+        page.wait_for_timeout(200)
+        seen["control"] = page.evaluate("window.__violations")
+        browser.close()
+    # ReDoc's sidebar asks a CDN for its logo: the policy refuses it, as it should (the docs ask no third party).
+    redoc_logo = ["img-src https://cdn.redoc.ly/redoc/logo-mini.svg :0"]
+    assert {path: found for path, found in seen.items() if found} == {"/redoc": redoc_logo,
+                                                                       "control": [seen["control"][0]]}
+    assert seen["control"][0].startswith("style-src-attr"), seen["control"]
+    assert {path for path, _ in problems} <= {"/redoc", "control"}, problems
+    assert all("Content Security Policy" in text for _, text in problems), problems
+    with write_session(world["engine"]) as session:
+        assert session.get_one(Task, task).result == "negative"

@@ -377,35 +377,34 @@ def selfcheck_page(request: Request) -> HTMLResponse:
         key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
     except EpitraceError:
         raise Unavailable("the public feed is not set up on this server yet, so there is nothing to check against") from None
-    response = render(request, "selfcheck.html", None, public_key=key)
-    # The page may talk to this server only (the feed); the trail has nowhere to go. Its only scripts are
-    # the static modules below: no inline script runs (issue 9).
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-    return response
+    # The page may talk to this server only (the feed): the trail has nowhere to go. Its only scripts are
+    # the static modules: no inline script runs (issue 9). The policy is service.headers.PAGE_POLICY.
+    return render(request, "selfcheck.html", None, public_key=key)
+
+
+STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
 
 
 @router.get("/static/{name}")
-def selfcheck_script(name: str):  # type: ignore[no-untyped-def]
-    """A JavaScript module of the self-check page (epitrace/web/static/*.js): it reads and matches the trail."""
+def static_file(name: str):  # type: ignore[no-untyped-def]
+    """A script or the stylesheet of the pages (epitrace/web/static/*.js, *.css): the pages run no inline
+    script or style (service.headers.PAGE_POLICY); the self-check's modules read and match the trail."""
     import re
     from pathlib import Path
 
     from fastapi.responses import FileResponse
 
     path = Path(__file__).parent / "static" / name
-    if not re.fullmatch(r"[a-z_]+\.js", name) or not path.is_file():
-        raise NotFound(f"there is no script {name!r} here")
-    return FileResponse(path, media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"})
+    if not re.fullmatch(r"[a-z_]+\.(js|css)", name) or not path.is_file():
+        raise NotFound(f"there is no script or stylesheet {name!r} here")
+    return FileResponse(path, media_type=STATIC_TYPES[name.rsplit(".", 1)[1]])
 
 
 @router.get("/checkin", response_class=HTMLResponse)
 def checkin_page(request: Request) -> HTMLResponse:
     """The venue check-in page: the venue code is in the URL fragment (never sent here); visits stay in the browser."""
-    response = render(request, "checkin.html", None)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'none'")
-    return response
+    # It may fetch nothing (service.headers.POLICY_BY_PATH); its script is /static/checkin.js.
+    return render(request, "checkin.html", None)
 
 
 @router.get("/share", response_class=HTMLResponse)
