@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -320,3 +324,128 @@ def test_the_pages_break_no_rule_of_their_policy_in_a_browser_issue_10(world, mo
     assert all("Content Security Policy" in text for _, text in problems), problems
     with write_session(world["engine"]) as session:
         assert session.get_one(Task, task).result == "negative"
+
+
+# 7. Files: everything epitrace writes that can hold personal data is created readable by its owner only.
+
+@pytest.fixture
+def permissive_umask() -> Iterator[None]:
+    """A umask that lets everyone read new files (a common default), so that a file left to it would show up."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def assert_owner_only(*paths: Path) -> None:
+    modes = {str(p): oct(mode(p)) for p in paths}
+    expected = {str(p): oct(0o700 if p.is_dir() else 0o600) for p in paths}
+    assert modes == expected
+
+
+def test_the_database_and_its_wal_and_shm_are_owner_only_issue_10(tmp_path, permissive_umask) -> None:
+    from epitrace.storage.db import make_engine
+    from tests.conftest import city_database
+
+    path = tmp_path / "new.db"
+    engine = city_database(f"sqlite:///{path}")
+    with engine.connect() as connection:  # -wal and -shm exist while a connection is open
+        connection.exec_driver_sql("SELECT count(*) FROM jurisdiction").all()
+        files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+        assert all(p.exists() for p in files), sorted(p.name for p in tmp_path.iterdir())
+        assert_owner_only(*files)
+    engine.dispose()
+    # A database that already exists keeps the mode its owner gave it; a missing folder is still SQLite's error.
+    path.chmod(0o640)
+    make_engine(f"sqlite:///{path}").dispose()
+    assert mode(path) == 0o640
+    assert not (tmp_path / "missing").exists()
+    make_engine(f"sqlite:///{tmp_path / 'missing' / 'x.db'}").dispose()
+    assert not (tmp_path / "missing").exists()
+
+
+def test_init_creates_an_owner_only_database_issue_10(tmp_path, permissive_umask, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from epitrace.cli import app
+
+    path = tmp_path / "epitrace.db"
+    monkeypatch.setenv("EPITRACE_DATABASE_URL", f"sqlite:///{path}")
+    result = CliRunner().invoke(app, ["init"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert_owner_only(path, *[p for p in (Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists()])
+
+
+def test_errors_csv_holding_names_is_owner_only_issue_10(permissive_umask, cli) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import lab_line, write_labs
+
+    labs = write_labs(cli.cwd / "labs.csv", lab_line("S1", given="Ana"), lab_line("S2", result="maybe"))
+    errors = cli.cwd / "labs.csv.errors.csv"
+    errors.write_text("stale list from an earlier attempt\n")  # an earlier file that everyone may read
+    assert mode(errors) == 0o644
+    rejected = cli("import", "labs", str(labs))
+    assert rejected.exit_code == 1 and "maybe" in errors.read_text()
+    assert_owner_only(errors)
+    errors.unlink()
+    assert cli("import", "labs", str(labs)).exit_code == 1
+    assert_owner_only(errors)
+
+
+def test_exports_presences_and_the_report_are_owner_only_issue_10(permissive_umask, cli) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    from tests.conftest import lab_line, write_labs
+
+    presences = pl.DataFrame({"person_id": ["a", "b"], "lat": [52.37, 52.37], "lon": [4.9, 4.9], "start": [0, 100],
+                              "end": [1200, 1500]})
+    windows = pl.DataFrame({"window_id": ["w1"], "lat": [52.3701], "lon": [4.9], "radius_m": [50.0], "start": [300],
+                            "end": [3000]})
+    presences.write_csv(cli.cwd / "p.csv")
+    windows.write_csv(cli.cwd / "w.csv")
+    written = []
+    for out in ("e.csv", "e.parquet"):
+        result = cli("match", "--windows", "w.csv", "--presences", "p.csv", "--out", out)
+        assert result.exit_code == 0, result.output
+        written.append(cli.cwd / out)
+    (cli.cwd / "trail.csv").write_text("lat,lon,start,end\n52.37,4.89,2026-03-09T18:30:00Z,2026-03-09T19:40:00Z\n")
+    for out in ("me.csv", "me.parquet"):
+        result = cli("trail", "trail.csv", "--out", out)
+        assert result.exit_code == 0, result.output
+        written.append(cli.cwd / out)
+    assert pl.read_parquet(cli.cwd / "e.parquet")["person_id"].to_list() == ["a", "b"]  # still the same files
+    write_labs(cli.cwd / "labs.csv", *[lab_line(f"S{i}", given=f"P{i}", resulted=f"2026-03-{10 + i % 5:02d}",
+                                                collected=f"2026-03-{9 + i % 5:02d}") for i in range(12)])
+    assert cli("import", "labs", "labs.csv").exit_code == 0
+    report = cli("report", "--out", "reports/march", "--today", "2026-03-20")
+    assert report.exit_code == 0, report.output
+    folder = cli.cwd / "reports" / "march"
+    assert {p.name for p in folder.iterdir()} >= {"report.html", "report.pdf", "report.json", "epicurve.png"}
+    assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert_owner_only(*written, folder, *folder.iterdir())
+
+
+def test_the_feed_signing_key_is_owner_only_issue_10(permissive_umask, cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("feed", "keygen", "--key", "feed.pem").exit_code == 0
+    assert_owner_only(cli.cwd / "feed.pem")
+
+
+def test_the_files_helper_narrows_what_exists_and_keeps_folders_of_the_user(tmp_path, permissive_umask) -> None:
+    from epitrace.files import create_private, open_private, private_dir, write_private_text
+
+    old = tmp_path / "old.txt"
+    old.write_text("kept")
+    create_private(old)
+    assert old.read_text() == "kept" and mode(old) == 0o600
+    write_private_text(tmp_path / "new.txt", "x")
+    with open_private(tmp_path / "new.txt", "a", encoding="utf-8") as handle:
+        handle.write("y")
+    assert (tmp_path / "new.txt").read_text() == "xy"
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    assert private_dir(theirs) == theirs and mode(theirs) == 0o755  # an existing folder is the user's
+    assert_owner_only(tmp_path / "new.txt", private_dir(tmp_path / "a" / "b"))
+    with pytest.raises(ValueError, match="open_private writes files"):
+        open_private(tmp_path / "new.txt", "r")
