@@ -449,3 +449,12 @@ def test_the_files_helper_narrows_what_exists_and_keeps_folders_of_the_user(tmp_
     assert_owner_only(tmp_path / "new.txt", private_dir(tmp_path / "a" / "b"))
     with pytest.raises(ValueError, match="open_private writes files"):
         open_private(tmp_path / "new.txt", "r")
+
+
+def test_the_demo_folder_and_everything_in_it_are_owner_only_issue_10(tmp_path, permissive_umask) -> None:
+    from epitrace.pipeline.demo import run_demo
+
+    out = tmp_path / "runs" / "demo"
+    run_demo(people=100, days=3, seed=1, out=out)
+    assert {"epitrace.db", "report.html", "report.pdf"} <= {p.name for p in out.iterdir()}
+    assert_owner_only(out, *out.iterdir())
