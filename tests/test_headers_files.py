@@ -67,6 +67,9 @@ def test_a_closed_negative_test_refuses_a_later_positive_issue_10(world) -> None
             {"field": "result", "reason": "the result it was closed with", "value": "negative", "row": None},
             {"field": "completed_on", "reason": "the day it was closed", "value": "2026-03-14", "row": None},
         ]
+    # Another district learns nothing of the task's state: scope comes before the closed check.
+    other = client_for(world, "tracer-d2").post(f"/api/tasks/{task}/result", json={"result": "positive"})
+    assert assert_error_shape(other, 404)["error"] == f"no task with id {task}" and "negative" not in other.text
     assert _state(world) == before and before[2]  # no case, no audit entry, the chain verifies
     shown = client.get("/api/tasks", params={"status": "done", "kind": "test"}).json()["data"]
     assert [(t["id"], t["result"]) for t in shown] == [(task, "negative")]
