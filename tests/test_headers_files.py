@@ -109,7 +109,7 @@ def _page_client(world) -> tuple[TestClient, str]:  # type: ignore[no-untyped-de
 def test_the_task_board_refuses_a_result_on_a_closed_task_with_the_message_issue_10(world) -> None:  # noqa: F811
     task = _contact_tasks(world)["test"]
     client, csrf = _page_client(world)
-    back = "/tasks?kind=test&done_from=2026-03-01"
+    back = "/tasks?overdue_sort=latest_due&done_from=2026-03-01"
     first = client.post(f"/tasks/{task}/result", data={"csrf_token": csrf, "result": "negative", "back": back})
     assert first.status_code == 303 and first.headers["location"] == back
     before = _state(world)
@@ -119,9 +119,11 @@ def test_the_task_board_refuses_a_result_on_a_closed_task_with_the_message_issue
     message = _closed_message(task, "test", "done", "negative", TODAY).replace("'", "&#39;")
     assert f'<p class="error" role="alert">{message}</p>' in page.text
     # The board again, with the filters of the page the button was on, showing the task as it is now.
-    assert '<option value="test" selected>test</option>' in page.text and 'value="2026-03-01"' in page.text
+    assert '<option value="latest_due" selected>' in page.text and 'value="2026-03-01"' in page.text
     assert f'data-testid="task-{task}"' in page.text and '<span class="tag">negative</span>' in page.text
-    assert f'name="back" value="/tasks/{task}/result"' not in page.text
+    # Bo's other tasks still have their buttons, and they come back to that board, not to /tasks/{id}/result.
+    assert page.text.count('name="back" value="/tasks?overdue_sort=latest_due&amp;done_from=2026-03-01"') >= 2
+    assert 'name="back" value="/tasks/' not in page.text
     # Nothing of the refused result is kept; the only new entries are the board's audited reads.
     cases, entries, verified = _state(world)
     assert (cases, verified) == (before[0], True)
