@@ -9,6 +9,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from epitrace.errors import InputError
+from epitrace.files import open_private
 
 FORMATS = (".csv", ".parquet")
 ID_COLUMNS = ("person_id", "window_id", "venue_id")
@@ -60,9 +61,10 @@ def iter_table(path: str | Path, *, chunk_rows: int = 2_000_000) -> Iterator[pl.
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> None:
-    """Write CSV or Parquet by extension."""
+    """Write CSV or Parquet by extension, owner-only (exposures and presences are personal: issue 10)."""
     path = Path(path)
-    if _format(path) == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_csv(path)
+    with open_private(path, "wb") as handle:
+        if _format(path) == ".parquet":
+            frame.write_parquet(handle)
+        else:
+            frame.write_csv(handle)

@@ -22,6 +22,7 @@ from epitrace import settings
 from epitrace.domain import limits
 from epitrace.domain.statuses import LabResultValue, Sex
 from epitrace.errors import ImportRejected
+from epitrace.files import open_private
 from epitrace.intake.csvfile import (
     RowError,
     cells_to_record,
@@ -303,8 +304,8 @@ def _check_date_order(line: int, content: dict[str, str | None], latest_allowed:
 
 
 def write_errors_csv(path: str, errors: list[RowError]) -> None:
-    """Write ``row, column, value, reason`` for each error."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    """Write ``row, column, value, reason`` for each error; owner-only (the values can be names: issue 10)."""
+    with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "column", "value", "reason"])
         for error in errors:

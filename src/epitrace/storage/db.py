@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from epitrace.errors import ConfigurationError
+from epitrace.files import create_private
 from epitrace.settings import Settings
 
 BUSY_TIMEOUT_MS = 30_000
@@ -27,8 +28,21 @@ def make_engine(url: str | None = None) -> Engine:
             "expected e.g. sqlite:///epitrace.db or postgresql+psycopg://user@host/db"
         ) from exc
     if engine.dialect.name == "sqlite":
+        _create_database_file(engine)
         _configure_sqlite(engine)
     return engine
+
+
+def _create_database_file(engine: Engine) -> None:
+    """Create a new SQLite database file ``0600`` before SQLite does (it would use the umask, commonly
+    giving everyone read access); SQLite gives the -wal, -shm and -journal files the database file's
+    mode, so they are owner-only too (issue 10). A missing folder is left for SQLite to report."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:") or engine.url.query.get("uri"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        create_private(path)
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -16,6 +16,7 @@ from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of, register_positive
+from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import VisitSpec, add_contact, add_visits, update_case
 from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, list_jurisdictions, subtree_ids
 from epitrace.storage.links import review_link
@@ -44,7 +45,7 @@ from epitrace.storage.scope import (
     scoped_task,
     task_filter,
 )
-from epitrace.storage.tasks import close_task
+from epitrace.storage.tasks import close_task, require_open
 
 MAX_PAGE = 500
 
@@ -319,16 +320,20 @@ def list_tasks(
 
 
 def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date) -> dict:
-    """Close a task; a positive test makes the contact a case linked to its source."""
+    """Close an open task; a positive test makes the contact a case linked to its source. A closed task
+    (done or cancelled) is a ``Conflict`` naming its state, checked before anything is written, and the
+    write runs in a savepoint, so a refusal leaves no case and no audit entry (issue 10)."""
     task = scoped_task(session, scope, task_id)
-    if task.kind == "test" and result.strip().lower() == "positive":
-        outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
-                                    specimen_on=on, result_on=on, test_type="reported to tracer",
-                                    evidence=f"Positive test recorded on task {task.id}", actor=actor)
-        if task.status == "open":
-            close_task(session, task, result="positive", on=on, actor=actor)
-        return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
-    close_task(session, task, result=result, on=on, actor=actor)
+    require_open(task)
+    with savepoint(session):
+        if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
+            outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
+                                        specimen_on=on, result_on=on, test_type="reported to tracer",
+                                        evidence=f"Positive test recorded on task {task.id}", actor=actor)
+            if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
+                close_task(session, task, result="positive", on=on, actor=actor)
+            return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
+        close_task(session, task, result=result, on=on, actor=actor)
     return {"task_id": task.id, "status": task.status, "case_id": None, "new_case": False}
 
 

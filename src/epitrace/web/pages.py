@@ -6,6 +6,7 @@ import base64
 import io
 from datetime import date, datetime, timezone
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -253,24 +254,37 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
     return RedirectResponse(f"/cases/{case_id}#contacts", status_code=303)  # type: ignore[return-value]
 
 
+BOARD_FILTERS = ("kind", "jurisdiction", "due_from", "due_to", "overdue_sort", "done_from", "due_offset",
+                 "overdue_offset", "done_offset", "limit")
+
+
 @router.get("/tasks", response_class=HTMLResponse)
 def task_board(request: Request, db: Db, account: Account = READ, kind: str = "", jurisdiction: str = "",
                due_from: str = "", due_to: str = "", overdue_sort: str = "", done_from: str = "",
                due_offset: str = "", overdue_offset: str = "", done_offset: str = "", limit: str = "") -> HTMLResponse:
     """Due today, overdue, and done (since a day, default today), side by side: each paged with its
     true count, the same filters on all three (issue 9)."""
+    given = {"kind": kind, "jurisdiction": jurisdiction, "due_from": due_from, "due_to": due_to,
+             "overdue_sort": overdue_sort, "done_from": done_from, "due_offset": due_offset,
+             "overdue_offset": overdue_offset, "done_offset": done_offset, "limit": limit}
+    return _board(request, db, account, {name: value for name, value in given.items() if value})
+
+
+def _board(request: Request, db: Session, account: Account, query: dict[str, str], *, status_code: int = 200,
+           error: str | None = None) -> HTMLResponse:
+    """The task board for the filters in ``query`` (the board's own query parameters)."""
+    q = {name: query.get(name, "") for name in BOARD_FILTERS}
     scope, actor, today = scope_of(account), actor_of(account), settings.today()
-    size = _query_int(limit, "limit", BOARD_PAGE)
-    since = _date(done_from, "Done since") or today
-    offsets = {name: _query_int(value, f"{name}_offset", 0)
-               for name, value in (("due", due_offset), ("overdue", overdue_offset), ("done", done_offset))}
+    size = _query_int(q["limit"], "limit", BOARD_PAGE)
+    since = _date(q["done_from"], "Done since") or today
+    offsets = {name: _query_int(q[f"{name}_offset"], f"{name}_offset", 0) for name in ("due", "overdue", "done")}
     # No setting filter here: settings live on the contact, and checking each task's contact costs
     # 100-700 ms at 1.5 M tasks (the API and the CLI offer it).
-    common = {"kind": kind or None, "jurisdiction": jurisdiction or None, "limit": size}
+    common = {"kind": q["kind"] or None, "jurisdiction": q["jurisdiction"] or None, "limit": size}
     due = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, offset=offsets["due"], **common)
-    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_date(due_from, "Due from"),
-                            due_to=_date(due_to, "Due to"), sort=overdue_sort or None, offset=offsets["overdue"],
-                            **common)
+    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_date(q["due_from"], "Due from"),
+                            due_to=_date(q["due_to"], "Due to"), sort=q["overdue_sort"] or None,
+                            offset=offsets["overdue"], **common)
     done = wb.list_tasks(db, scope, actor=actor, today=today, status="done", completed_from=since,
                          offset=offsets["done"], **common)
     sections = [
@@ -281,17 +295,33 @@ def task_board(request: Request, db: Db, account: Account = READ, kind: str = ""
     ]
     for section in sections:
         section["offset"] = offsets[section["key"]]
-    return render(request, "tasks.html", account, sections=sections, limit=size, done_since=since,
-                  filters={"kind": kind, "jurisdiction": jurisdiction, "due_from": due_from,
-                           "due_to": due_to, "overdue_sort": overdue_sort, "done_from": done_from},
+    # The result buttons come back to this board with these filters (also when it is shown again after a
+    # refused result, whose own URL is /tasks/{id}/result).
+    here = "/tasks" + (f"?{urlencode(query)}" if query else "")
+    return render(request, "tasks.html", account, status_code=status_code, error=error, sections=sections, limit=size,
+                  done_since=since, here=here, query=query,
+                  filters={name: q[name] for name in ("kind", "jurisdiction", "due_from", "due_to", "overdue_sort",
+                                                      "done_from")},
                   kinds=[k.value for k in TaskKind], jurisdictions=wb.jurisdictions_in_scope(db, scope))
 
 
-@router.post("/tasks/{task_id}/result")
+@router.post("/tasks/{task_id}/result", response_class=HTMLResponse)
 def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
-                back: Annotated[str, Form()] = "/tasks") -> RedirectResponse:
-    wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=settings.today())
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/tasks", status_code=303)
+                back: Annotated[str, Form()] = "/tasks") -> HTMLResponse:
+    """Record a task's result from the board. A refused result (the task was closed meanwhile, e.g. from
+    another tab: issue 10) shows the board again with the message and the task as it is now."""
+    target = back if back.startswith("/") and not back.startswith("//") else "/tasks"
+    try:
+        _attempt(db, lambda: wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account),
+                                                   result=result or "done", on=settings.today()))
+    except EpitraceError as error:
+        if error.status == 404:
+            raise
+        url = urlsplit(target)
+        query = dict(parse_qsl(url.query)) if url.path == "/tasks" else {}
+        return _board(request, db, account, {k: v for k, v in query.items() if k in BOARD_FILTERS},
+                      status_code=error.status, error=error.message)
+    return RedirectResponse(target, status_code=303)  # type: ignore[return-value]
 
 
 @router.get("/persons", response_class=HTMLResponse)
@@ -371,35 +401,34 @@ def selfcheck_page(request: Request) -> HTMLResponse:
         key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
     except EpitraceError:
         raise Unavailable("the public feed is not set up on this server yet, so there is nothing to check against") from None
-    response = render(request, "selfcheck.html", None, public_key=key)
-    # The page may talk to this server only (the feed); the trail has nowhere to go. Its only scripts are
-    # the static modules below: no inline script runs (issue 9).
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-    return response
+    # The page may talk to this server only (the feed): the trail has nowhere to go. Its only scripts are
+    # the static modules: no inline script runs (issue 9). The policy is service.headers.PAGE_POLICY.
+    return render(request, "selfcheck.html", None, public_key=key)
+
+
+STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
 
 
 @router.get("/static/{name}")
-def selfcheck_script(name: str):  # type: ignore[no-untyped-def]
-    """A JavaScript module of the self-check page (epitrace/web/static/*.js): it reads and matches the trail."""
+def static_file(name: str):  # type: ignore[no-untyped-def]
+    """A script or the stylesheet of the pages (epitrace/web/static/*.js, *.css): the pages run no inline
+    script or style (service.headers.PAGE_POLICY); the self-check's modules read and match the trail."""
     import re
     from pathlib import Path
 
     from fastapi.responses import FileResponse
 
     path = Path(__file__).parent / "static" / name
-    if not re.fullmatch(r"[a-z_]+\.js", name) or not path.is_file():
-        raise NotFound(f"there is no script {name!r} here")
-    return FileResponse(path, media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"})
+    if not re.fullmatch(r"[a-z_]+\.(js|css)", name) or not path.is_file():
+        raise NotFound(f"there is no script or stylesheet {name!r} here")
+    return FileResponse(path, media_type=STATIC_TYPES[name.rsplit(".", 1)[1]])
 
 
 @router.get("/checkin", response_class=HTMLResponse)
 def checkin_page(request: Request) -> HTMLResponse:
     """The venue check-in page: the venue code is in the URL fragment (never sent here); visits stay in the browser."""
-    response = render(request, "checkin.html", None)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'none'")
-    return response
+    # It may fetch nothing (service.headers.POLICY_BY_PATH); its script is /static/checkin.js.
+    return render(request, "checkin.html", None)
 
 
 @router.get("/share", response_class=HTMLResponse)
