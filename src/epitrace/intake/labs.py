@@ -138,7 +138,8 @@ def import_lab_file(
     Raises ImportRejected (and writes nothing) listing every problem together: the file's format
     problems, unknown or out-of-scope jurisdictions, and conflicts with stored or earlier rows.
     """
-    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope)
+    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope,
+                              actor=actor)
     rejected = lab_file.rejection(RowError(*problem) for problem in check.problems)
     if rejected is not None:
         raise rejected

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
 from epitrace.errors import ImportRejected
+from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
 from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult
@@ -28,6 +29,7 @@ from epitrace.storage.persons import resolve_person
 from epitrace.storage.scope import EVERYWHERE, Scope
 
 LOOKUP_CHUNK = 400
+OUTSIDE = "outside your jurisdiction"
 ELSEWHERE = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is "
              "a different specimen, check its lab_id and specimen_id)")
 
@@ -96,11 +98,22 @@ Record = tuple[int, Mapping[str, str | None], LabRow | None]
 and the validated row when all of them did."""
 
 
-def check_lab_records(session: Session, records: Sequence[Record], *, scope: Scope = EVERYWHERE) -> LabCheck:
-    """Every problem only the database can see, for every record (reads only)."""
+def check_lab_records(session: Session, records: Sequence[Record], *, scope: Scope = EVERYWHERE,
+                      actor: Actor | None = None) -> LabCheck:
+    """Every problem only the database can see, for every record (reads only).
+
+    With an ``actor``, each refusal for something outside the caller's scope (a jurisdiction code,
+    a specimen another jurisdiction stored) is audited as ``denied`` (issue 10), also in a dry run.
+    """
     jurisdictions = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
     problems = _reference_problems(records, jurisdictions, scope)
-    new_rows, already, conflicts = _split_known(session, records, scope)
+    new_rows, already, conflicts, elsewhere = _split_known(session, records, scope)
+    if actor is not None:
+        outside = sorted({code for _, _, code, reason in problems if reason.startswith(OUTSIDE)})
+        for code in outside:
+            audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
+        for lab_result_id, person_id in elsewhere:
+            audit.deny(session, actor, record_type="lab result", record_id=lab_result_id, person_id=person_id)
     return LabCheck(new_rows, already, problems + conflicts, jurisdictions)
 
 
@@ -131,7 +144,7 @@ def import_lab_rows(
 
     Files go through ``intake.labs.import_lab_file``, which reports format problems with these.
     """
-    check = check_lab_records(session, [(r.row, r.content(), r) for r in rows], scope=scope)
+    check = check_lab_records(session, [(r.row, r.content(), r) for r in rows], scope=scope, actor=actor)
     if check.problems:
         errors = [dict(zip(("row", "column", "value", "reason"), p, strict=True)) for p in sorted(check.problems)]
         raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
@@ -150,39 +163,47 @@ def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int]
                              "or use a code from `epitrace jurisdictions list`"))
         elif not scope.allows(jurisdictions[code]):
             problems.append((row, "jurisdiction_code", code,
-                             "outside your jurisdiction: you can import results only for the jurisdiction(s) you work "
+                             f"{OUTSIDE}: you can import results only for the jurisdiction(s) you work "
                              f"for; correct the code, or have the row imported by an account of {code}"))
     return problems
 
 
-def _split_known(session: Session, records: Sequence[Record], scope: Scope) -> tuple[list[LabRow], int, list[Problem]]:
+def _split_known(
+    session: Session, records: Sequence[Record], scope: Scope
+) -> tuple[list[LabRow], int, list[Problem], list[tuple[int, int]]]:
     """Separate new rows from exact re-imports; a changed specimen is a problem.
 
     Every record with a lab_id and specimen_id is checked, also one with format errors: its
-    valid columns are compared, so its conflicts are reported with its other problems.
+    valid columns are compared, so its conflicts are reported with its other problems. A specimen
+    stored for a jurisdiction outside ``scope`` is refused with one message whatever the row says
+    (nothing stored is compared, so probing learns nothing); those come back as the last item,
+    ``(lab result id, person id)``, to be audited.
     """
     keyed = [(record, (record[1]["lab_id"], record[1]["specimen_id"])) for record in records
              if record[1].get("lab_id") and record[1].get("specimen_id")]
-    stored: dict[tuple[str, str], tuple[int, str]] = {}
+    stored: dict[tuple[str, str], tuple[int, int, int, str]] = {}
     keys = list(dict.fromkeys(key for _, key in keyed))
     for i in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[i : i + LOOKUP_CHUNK]
-        for lab_id, specimen_id, jurisdiction_id, reported in session.execute(
-            select(LabResult.lab_id, LabResult.specimen_id, LabResult.jurisdiction_id, LabResult.reported_identity)
+        for lab_id, specimen_id, result_id, person_id, jurisdiction_id, reported in session.execute(
+            select(LabResult.lab_id, LabResult.specimen_id, LabResult.id, LabResult.person_id, LabResult.jurisdiction_id,
+                   LabResult.reported_identity)
             .where(tuple_(LabResult.lab_id, LabResult.specimen_id).in_(chunk))
         ):
-            stored[(lab_id, specimen_id)] = (jurisdiction_id, reported)
+            stored[(lab_id, specimen_id)] = (result_id, person_id, jurisdiction_id, reported)
     seen_in_file: dict[tuple[str, str], Record] = {}
     new_rows: list[LabRow] = []
     already = 0
     problems: list[Problem] = []
+    elsewhere: list[tuple[int, int]] = []
     for record, key in keyed:
         row, content, lab_row = record
         if key in stored:
-            jurisdiction_id, reported = stored[key]
+            result_id, person_id, jurisdiction_id, reported = stored[key]
             # Scope first: what another jurisdiction stored is neither compared nor shown.
             if not scope.allows(jurisdiction_id):
                 problems.append((row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
+                elsewhere.append((result_id, person_id))
                 continue
             changed = _differences(json.loads(reported), content)
             if changed:
@@ -201,7 +222,7 @@ def _split_known(session: Session, records: Sequence[Record], scope: Scope) -> t
         seen_in_file[key] = record
         if lab_row is not None:
             new_rows.append(lab_row)
-    return new_rows, already, problems
+    return new_rows, already, problems, elsewhere
 
 
 def _differences(before: Mapping, after: Mapping) -> list[tuple[str, str | None, str | None]]:
