@@ -202,7 +202,8 @@ def _split_known(
             result_id, person_id, jurisdiction_id, reported = stored[key]
             # Scope first: what another jurisdiction stored is neither compared nor shown.
             if not scope.allows(jurisdiction_id):
-                problems.append((row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
+                # Not even the specimen id comes back: row and column say which (issue 10).
+                problems.append((row, "specimen_id", "", ELSEWHERE))
                 elsewhere.append((result_id, person_id))
                 continue
             changed = _differences(json.loads(reported), content)

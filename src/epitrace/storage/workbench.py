@@ -115,17 +115,18 @@ def _jurisdiction_ids(session: Session, scope: Scope, code: str | None, *, actor
     refusal audited as ``denied`` (issue 10)."""
     if code is None or code == "":
         return None
+    # For a caller with a scope, a code outside it is refused exactly like an unknown one (issue 10).
+    unknown = InputError(f"jurisdiction {code!r} is {'not one of yours' if scope.jurisdiction_ids is not None else 'not a known code'}: "
+                         f"use one of {', '.join(jurisdictions_in_scope(session, scope))}")
     try:
         wanted = subtree_ids(session, code)
     except NotFound:
-        raise InputError(f"jurisdiction {code!r} is not a known code: use one of "
-                         f"{', '.join(jurisdictions_in_scope(session, scope))}") from None
+        raise unknown from None
     ids = [j for j in wanted if scope.allows(j)]
     if not ids:
         if actor is not None:
             audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
-        raise InputError(f"jurisdiction {code!r} is outside yours: use one of "
-                         f"{', '.join(jurisdictions_in_scope(session, scope))}")
+        raise unknown
     return ids
 
 
