@@ -405,6 +405,28 @@ def test_lab_import_conflicts_name_nothing_stored_elsewhere(world: World, route:
     assert bodies["as stored"] == bodies["other values"]
 
 
+
+@pytest.mark.parametrize("direction", DIRECTIONS, ids=lambda d: f"{d[0]}->{d[1]}")
+def test_a_dry_run_cannot_tell_who_exists_in_the_other_district(world: World, direction: tuple[str, str]) -> None:
+    """Person resolution is global, but the import report counts as the caller sees: a row naming the
+    other district's person (with an open case there) reads like a row naming nobody known."""
+    own_code, other_code = direction
+    client = world.client(username(Role.SUPERVISOR, own_code))
+    known = {**lab_row(other_code, "A", code=own_code), "specimen_id": "PROBE-KNOWN"}
+    nobody = {**known, "specimen_id": "PROBE-NOBODY", "given_name": "Pat", "family_name": "Nobody",
+              "national_id": "", "phone": "+15559999"}
+    reports = [client.post("/api/labs/rows", json={"rows": [row], "dry_run": True}) for row in (known, nobody)]
+    assert [r.status_code for r in reports] == [200, 200], [r.text for r in reports]
+    assert reports[0].json() == reports[1].json()
+    assert reports[0].json()["new_persons"] == reports[0].json()["new_cases"] == 1
+    # A near-duplicate of both districts' Danas counts only the candidate in scope.
+    given, family, born, _, _, _, _ = PEOPLE[other_code]["M"]
+    near = {**nobody, "specimen_id": "PROBE-NEAR", "given_name": given, "family_name": family, "date_of_birth": born}
+    report = client.post("/api/labs/rows", json={"rows": [near], "dry_run": True}).json()
+    assert report["merge_candidates"] == 1  # own district's M; the other district's M is not counted
+    assert_no_probe_values(str(report), other_code, "dry-run report")
+
+
 def wb_elsewhere() -> str:
     from epitrace.storage.labs import ELSEWHERE
 

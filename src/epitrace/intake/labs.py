@@ -144,7 +144,7 @@ def import_lab_file(
     if rejected is not None:
         raise rejected
     return write_lab_rows(session, check, rows=len(lab_file.rows), source=source or lab_file.source, sha256=sha256,
-                          actor=actor)
+                          actor=actor, scope=scope)
 
 
 def sort_errors(errors: Iterable[RowError]) -> list[RowError]:

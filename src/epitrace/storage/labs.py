@@ -24,9 +24,9 @@ from epitrace.errors import ImportRejected
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
-from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult
+from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult, MergeCandidate, Person
 from epitrace.storage.persons import resolve_person
-from epitrace.storage.scope import EVERYWHERE, Scope
+from epitrace.storage.scope import EVERYWHERE, Scope, person_filter
 
 LOOKUP_CHUNK = 400
 OUTSIDE = "outside your jurisdiction"
@@ -118,9 +118,14 @@ def check_lab_records(session: Session, records: Sequence[Record], *, scope: Sco
 
 
 def write_lab_rows(
-    session: Session, check: LabCheck, *, rows: int, source: str, sha256: str, actor: Actor
+    session: Session, check: LabCheck, *, rows: int, source: str, sha256: str, actor: Actor, scope: Scope = EVERYWHERE
 ) -> LabImportReport:
-    """Write the new rows of a check without problems, in the caller's transaction (``rows``: the file's count)."""
+    """Write the new rows of a check without problems, in the caller's transaction (``rows``: the file's count).
+
+    The report counts as the caller's ``scope`` sees it (issue 10): a row resolved to a person outside
+    it counts as a new person, a case joined outside it as a new case, and only merge candidates with
+    both persons in scope are counted, so a dry run cannot tell who exists in another jurisdiction.
+    """
     if check.problems:  # a caller's mistake, not a user's: the importer reports problems first
         raise ValueError("write_lab_rows needs a check without problems")
     report = LabImportReport(rows=rows, already_imported=check.already_imported)
@@ -133,7 +138,7 @@ def write_lab_rows(
     # Results are applied in the order they happened, so a contact's earlier negative precedes
     # a later positive whatever the row order in the file.
     for row in sorted(check.new_rows, key=lambda r: (r.resulted_on, r.collected_on, r.row)):
-        _apply_row(session, row, check.jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor)
+        _apply_row(session, row, check.jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor, scope)
     return report
 
 
@@ -148,7 +153,7 @@ def import_lab_rows(
     if check.problems:
         errors = [dict(zip(("row", "column", "value", "reason"), p, strict=True)) for p in sorted(check.problems)]
         raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
-    return write_lab_rows(session, check, rows=len(rows), source=source, sha256=sha256, actor=actor)
+    return write_lab_rows(session, check, rows=len(rows), source=source, sha256=sha256, actor=actor, scope=scope)
 
 
 def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int], scope: Scope) -> list[Problem]:
@@ -240,16 +245,30 @@ def _conflict(row: int, key: tuple[str, str], changed: list[tuple[str, str | Non
             "or ask an administrator to amend the record")
 
 
+def _visible(session: Session, scope: Scope, person_id: int) -> bool:
+    return scope.jurisdiction_ids is None or session.scalar(
+        select(Person.id).where(Person.id == person_id, person_filter(scope))) is not None
+
+
+def _candidates_in_scope(session: Session, scope: Scope, person_id: int) -> int:
+    """Merge candidates just recorded for a new person whose other person is in scope."""
+    others = session.scalars(select(MergeCandidate.person_a_id).where(MergeCandidate.person_b_id == person_id)).all()
+    return sum(_visible(session, scope, other) for other in others)
+
+
 def _apply_row(
-    session: Session, row: LabRow, jurisdiction_id: int, batch_id: int, report: LabImportReport, profile, actor: Actor
+    session: Session, row: LabRow, jurisdiction_id: int, batch_id: int, report: LabImportReport, profile, actor: Actor,
+    scope: Scope = EVERYWHERE,
 ) -> None:  # type: ignore[no-untyped-def]
     identity = Identity(row.given_name, row.family_name, row.date_of_birth, row.phone, row.national_id)
     resolution = resolve_person(
         session, identity, sex=row.sex, address=row.address, jurisdiction_id=jurisdiction_id, actor=actor
     )
     person = resolution.person
-    report.new_persons += int(resolution.created)
-    report.merge_candidates += resolution.new_candidates
+    # Counted as the caller sees them (scope checked before the row makes the person visible).
+    report.new_persons += int(resolution.created or not _visible(session, scope, person.id))
+    report.merge_candidates += (resolution.new_candidates if scope.jurisdiction_ids is None or not resolution.created
+                                else _candidates_in_scope(session, scope, person.id))
     session.add(LabResult(
         lab_id=row.lab_id,
         specimen_id=row.specimen_id,
@@ -275,8 +294,9 @@ def _apply_row(
             evidence=evidence[0].upper() + evidence[1:],
             actor=actor,
         )
-        report.new_cases += int(outcome.created)
-        report.joined_cases += int(not outcome.created)
+        joined_in_scope = not outcome.created and scope.allows(outcome.case.jurisdiction_id)
+        report.new_cases += int(not joined_in_scope)
+        report.joined_cases += int(joined_in_scope)
         report.contacts_became_cases += int(outcome.links > 0)
     else:
         report.tests_closed += record_test_outcome(
