@@ -358,6 +358,50 @@ def test_another_districts_record_is_answered_like_a_missing_one(world: World, r
             f"user:{name}", record_type, probe.asked, person_id), where
 
 
+
+PAGE_PROBES = {
+    "/cases/{case_id}": lambda d: ("/cases/{}", d.cases["A"], "case", d.persons["A"]),
+    "/persons/{person_id}": lambda d: ("/persons/{}", d.persons["A"], "person", d.persons["A"]),
+}
+"""Staff pages that take a record id (their forms post to the same storage functions as the API)."""
+
+
+def page_cells() -> list[Any]:
+    return [pytest.param(page, role, direction, id=f"GET {page} | {role.value} | {direction[0]}->{direction[1]}")
+            for page in PAGE_PROBES for role in ROLES for direction in DIRECTIONS]
+
+
+def test_every_staff_page_with_a_record_id_is_in_the_page_matrix(world: World) -> None:
+    pages = {r.path for r in world.app.routes if isinstance(r, PageRoute) and "GET" in r.methods and "_id}" in r.path}
+    assert pages == set(PAGE_PROBES)
+
+
+@pytest.mark.parametrize(("page", "role", "direction"), page_cells())
+def test_another_districts_page_is_answered_like_a_missing_one(world: World, page: str, role: Role,
+                                                               direction: tuple[str, str]) -> None:
+    own_code, other_code = direction
+    name = username(role, own_code)
+    template, record, record_type, person = PAGE_PROBES[page](world.districts[other_code])
+    client = world.client(name)
+    before = len(denied_entries(world))
+    asked = client.get(template.format(record))
+    after = denied_entries(world)
+    missing = client.get(template.format(MISSING_ID))
+    assert asked.status_code == missing.status_code and asked.status_code in (403, 404)
+    def normalised(text: str, asked: int) -> str:  # the id where it is named: in the path and "with id N"
+        return text.replace(template.format(asked), "<path>").replace(f"with id {asked}", "with id <asked>")
+
+    assert normalised(asked.text, record) == normalised(missing.text, MISSING_ID)
+    assert_no_probe_values(asked.text, other_code, f"{name} GET {template.format(record)}")
+    assert len(denied_entries(world)) == len(after)
+    if asked.status_code == 403:
+        assert len(after) == before
+    else:
+        [entry] = after[before:]
+        assert (entry.actor, entry.record_type, entry.record_id, entry.person_id) == (
+            f"user:{name}", record_type, str(record), person)
+
+
 def lab_probes(other_code: str, own_code: str) -> list[tuple[str, list[dict[str, str]]]]:
     """Rows aimed at the other district's stored specimen: one as stored (but for the code), one
     with other values; and a new specimen for the other district's code."""

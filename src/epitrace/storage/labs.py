@@ -267,7 +267,7 @@ def _apply_row(
     person = resolution.person
     # Counted as the caller sees them (scope checked before the row makes the person visible).
     report.new_persons += int(resolution.created or not _visible(session, scope, person.id))
-    report.merge_candidates += (resolution.new_candidates if scope.jurisdiction_ids is None or not resolution.created
+    report.merge_candidates += (resolution.new_candidates if scope.jurisdiction_ids is None or not resolution.new_candidates
                                 else _candidates_in_scope(session, scope, person.id))
     session.add(LabResult(
         lab_id=row.lab_id,
