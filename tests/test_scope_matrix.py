@@ -573,6 +573,30 @@ def test_a_file_of_many_refused_rows_writes_a_bounded_number_of_entries(world: W
     assert (new[-1].record_type, new[-1].record_id, new[-1].person_id) == ("more", "30 more refused", None)
 
 
+
+def test_a_shared_visit_of_another_district_is_refused_like_a_missing_one(world: World) -> None:
+    """confirm_visit named the case of a visit out of scope; now it is refused like a missing visit."""
+    from epitrace.errors import NotFound
+    from epitrace.storage.models import Visit
+    from epitrace.storage.scope import Scope
+    from epitrace.storage.sharing import confirm_visit
+
+    d2 = world.districts["D2"]
+    with write_session(world.engine) as session:
+        visit = session.scalar(select(Visit.id).where(Visit.case_id == d2.cases["A"]))
+        d1 = Scope(frozenset({session.scalar(select(Person.jurisdiction_id).where(
+            Person.id == world.districts["D1"].persons["A"]))}))
+    before = len(denied_entries(world))
+    with pytest.raises(NotFound) as refused, write_session(world.engine) as session:
+        confirm_visit(session, d1, visit, actor=Actor("user:tracer-D1"))
+    assert refused.value.message == f"no visit with id {visit}"
+    with pytest.raises(NotFound) as missing, write_session(world.engine) as session:
+        confirm_visit(session, d1, MISSING_ID, actor=Actor("user:tracer-D1"))
+    assert missing.value.message == f"no visit with id {MISSING_ID}"
+    [entry] = denied_entries(world)[before:]
+    assert (entry.record_type, entry.record_id, entry.person_id) == ("case", str(d2.cases["A"]), d2.persons["A"])
+
+
 # -- the privacy officer's views -------------------------------------------------------------------
 
 def test_denials_per_account_and_day_are_scoped_to_the_privacy_officers_accounts(world: World) -> None:
