@@ -534,6 +534,20 @@ def test_a_merge_candidate_is_shown_when_both_are_in_scope_and_audited_for_both(
             session.delete(session.get_one(TransmissionLink, cross))
 
 
+
+def test_naming_a_contact_is_a_read_of_the_contacts_person_and_only_where_it_is_named(world: World) -> None:
+    d1 = world.districts["D1"]
+    tracer = world.client("tracer-D1")
+    contact_person = d1.persons["B"]
+    for url, named in ((f"/api/cases/{d1.cases['A']}", True), (f"/api/cases/{d1.cases['A']}/contacts", True),
+                       (f"/api/cases/{d1.cases['A']}/visits", False), (f"/api/cases/{d1.cases['A']}/windows", False)):
+        before = trail(world, contact_person)
+        assert tracer.get(url).status_code == 200
+        new = trail(world, contact_person)[len(before):]
+        assert [(actor, action, record_type) for actor, action, record_type, _ in new] == (
+            [("user:tracer-D1", "read", "contact")] if named else []), url
+
+
 def trail(world: World, person_id: int) -> list[tuple[str, str, str, str]]:
     with write_session(world.engine) as session:
         return [(e.actor, e.action, e.record_type, e.record_id) for e in

@@ -54,14 +54,14 @@ def person_filter(scope: Scope) -> ColumnElement[bool]:
 
 
 def refuse(session: Session, scope: Scope, actor: Actor, record_type: str, record_id: object,
-           person_of: Select[tuple[int | None]] | None) -> None:
+           person_of: Select[tuple[int | None]]) -> None:
     """Audit a refusal as ``denied`` when the record exists outside ``scope`` (a missing one is not).
 
     ``person_of`` selects the record's person (or ``None``) and returns no row when the record does
     not exist; the person's trail then shows the attempt. The caller raises the same ``NotFound`` as
     for a missing record either way.
     """
-    if scope.jurisdiction_ids is None or person_of is None:
+    if scope.jurisdiction_ids is None:
         return
     found = session.execute(person_of.limit(1)).first()
     if found is not None:

@@ -205,17 +205,7 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
         p = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
                               isolation=case.isolation_date)
         period = {"first_day": p.first_day, "last_day": p.last_day, "basis": p.basis}
-    visits = session.execute(
-        select(Visit, Place, ExposureWindow.id).join(Place, Place.id == Visit.place_id)
-        .outerjoin(ExposureWindow, ExposureWindow.visit_id == Visit.id).where(Visit.case_id == case.id).order_by(Visit.start_at)
-    ).all()
-    # Cross-references are shown only when their other record is in scope too, and each contact named
-    # is a read of that contact's person (issue 10).
-    contacts = session.execute(
-        select(Contact, Person).join(Person, Person.id == Contact.person_id)
-        .where(Contact.case_id == case.id, person_filter(scope)).order_by(Contact.id)
-    ).all()
-    audit.record_many(session, actor, action="read", record_type="contact", records=[(c.id, p.id) for c, p in contacts])
+    # Cross-references are shown only when their other record is in scope too (issue 10).
     tasks = session.scalars(select(Task).where(Task.case_id == case.id, task_filter(scope)).order_by(Task.due_on)).all()
     links = session.scalars(_links_in_scope(scope).where(
         (TransmissionLink.infectee_case_id == case.id) | (TransmissionLink.infector_case_id == case.id))).all()
@@ -224,14 +214,46 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
         "reported_on": case.reported_on, "specimen_date": case.specimen_date, "onset": case.onset_date,
         "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "symptoms": case.symptoms,
         "infectious_period": period,
-        "visits": [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
-                    "window_id": w} for v, pl, w in visits],
-        "contacts": [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
-                      "status": c.status} for c, p in contacts],
+        "visits": _visits(session, case),
+        "contacts": _contacts(session, scope, case, actor),
         "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
         "links": [{"id": link.id, "infector_case": link.infector_case_id, "infectee_case": link.infectee_case_id,
                    "certainty": link.certainty, "source": link.source, "evidence": link.evidence} for link in links],
     }
+
+
+def case_visits(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
+    """The case's itinerary, each visit with its exposure window (if any)."""
+    case = scoped_case(session, scope, case_id, actor=actor)
+    audit.record(session, actor, action="read", record_type="visits", record_id=case.id, person_id=case.person_id)
+    return _visits(session, case)
+
+
+def case_contacts(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
+    """The contacts the case named (each a read of the contact's person too)."""
+    case = scoped_case(session, scope, case_id, actor=actor)
+    audit.record(session, actor, action="read", record_type="contacts", record_id=case.id, person_id=case.person_id)
+    return _contacts(session, scope, case, actor)
+
+
+def _visits(session: Session, case: Case) -> list[dict]:
+    visits = session.execute(
+        select(Visit, Place, ExposureWindow.id).join(Place, Place.id == Visit.place_id)
+        .outerjoin(ExposureWindow, ExposureWindow.visit_id == Visit.id).where(Visit.case_id == case.id).order_by(Visit.start_at)
+    ).all()
+    return [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
+             "window_id": w} for v, pl, w in visits]
+
+
+def _contacts(session: Session, scope: Scope, case: Case, actor: Actor) -> list[dict]:
+    """Contacts whose person is in scope; naming one is a read of that person (issue 10)."""
+    contacts = session.execute(
+        select(Contact, Person).join(Person, Person.id == Contact.person_id)
+        .where(Contact.case_id == case.id, person_filter(scope)).order_by(Contact.id)
+    ).all()
+    audit.record_many(session, actor, action="read", record_type="contact", records=[(c.id, p.id) for c, p in contacts])
+    return [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
+             "status": c.status} for c, p in contacts]
 
 
 def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
