@@ -290,7 +290,7 @@ NOT_RECORD_SCOPED = {
 }
 """API routes that take no record id and no jurisdiction (each with why)."""
 
-MATRIX_SIZE = f"{len(RECORD_ROUTES)} routes × {len(ROLES)} roles × {len(DIRECTIONS)} directions"
+MATRIX_SIZE = f"{len(RECORD_ROUTES)} routes x {len(ROLES)} roles x {len(DIRECTIONS)} directions"
 
 
 def app_routes(app: Any) -> set[tuple[str, str]]:
@@ -298,13 +298,14 @@ def app_routes(app: Any) -> set[tuple[str, str]]:
             and r.include_in_schema for method in r.methods}
 
 
-def test_every_api_route_is_in_the_matrix_or_listed_as_not_record_scoped(world: World) -> None:
+@pytest.mark.parametrize("size", [MATRIX_SIZE], ids=[MATRIX_SIZE])  # the matrix's size, in the test id
+def test_every_api_route_is_in_the_matrix_or_listed_as_not_record_scoped(world: World, size: str) -> None:
     routes = app_routes(world.app)
     classified = set(RECORD_ROUTES) | LAB_ROUTES | NOT_RECORD_SCOPED
     assert routes - classified == set(), "classify these routes: add them to RECORD_ROUTES or NOT_RECORD_SCOPED"
     assert classified - routes == set(), "these routes are gone: remove them from the matrix"
-    print(f"scope matrix: {MATRIX_SIZE} = {len(RECORD_ROUTES) * len(ROLES) * len(DIRECTIONS)} cells, "
-          f"plus {len(LAB_ROUTES)} lab routes × {len(ROLES)} roles × {len(DIRECTIONS)} directions × 2 (dry run)")
+    print(f"scope matrix: {size} = {len(RECORD_ROUTES) * len(ROLES) * len(DIRECTIONS)} cells, "
+          f"plus {len(LAB_ROUTES)} lab routes x {len(ROLES)} roles x {len(DIRECTIONS)} directions x 2 (import, dry run)")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
