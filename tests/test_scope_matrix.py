@@ -472,6 +472,26 @@ def test_a_dry_run_cannot_tell_who_exists_in_the_other_district(world: World, di
     assert_no_probe_values(str(report), other_code, "dry-run report")
 
 
+@pytest.mark.parametrize("result", ["negative", "positive"])
+def test_a_dry_run_cannot_tell_who_is_followed_up_in_the_other_district(world: World, result: str) -> None:
+    """A result for someone who is the other district's contact (an open test task there) closes
+    that task or converts that contact, but the caller's report does not say so."""
+    identity = Identity("Eve", f"Southby-{result}", date(1991, 9, 9), f"+1555030{len(result)}", None)
+    with write_session(world.engine) as session:
+        wb.record_contact(session, EVERYWHERE, world.districts["D2"].cases["A"], identity, actor=SETUP,
+                          setting="household", last_exposure=date(2026, 3, 9), identified_on=date(2026, 3, 11))
+    row = {"lab_id": "LAB-A", "specimen_id": f"PROBE-EVE-{result}", "collected_on": "2026-03-14",
+           "resulted_on": "2026-03-15", "result": result, "test_type": "PCR", "given_name": "Eve",
+           "family_name": identity.family_name, "date_of_birth": "1991-09-09", "sex": "female", "phone": identity.phone,
+           "national_id": "", "address": "", "jurisdiction_code": "D1"}
+    nobody = {**row, "specimen_id": f"PROBE-NOONE-{result}", "family_name": "Noone", "phone": "+15559998"}
+    supervisor = world.client("supervisor-D1")
+    reports = [supervisor.post("/api/labs/rows", json={"rows": [r], "dry_run": True}).json() for r in (row, nobody)]
+    assert reports[0] == reports[1]
+    city = world.client("supervisor-CITY").post("/api/labs/rows", json={"rows": [row], "dry_run": True}).json()
+    assert (city["tests_closed"], city["contacts_became_cases"]) == ((1, 0) if result == "negative" else (0, 1))
+
+
 def wb_elsewhere() -> str:
     from epitrace.storage.labs import ELSEWHERE
 

@@ -16,17 +16,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
+from epitrace.domain.statuses import ContactStatus, TaskKind, TaskStatus
 from epitrace.errors import ImportRejected
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
-from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult, MergeCandidate, Person
+from epitrace.storage.models import Case, Contact, ImportBatch, Jurisdiction, LabResult, MergeCandidate, Person, Task
 from epitrace.storage.persons import resolve_person
-from epitrace.storage.scope import EVERYWHERE, Scope, person_filter
+from epitrace.storage.scope import EVERYWHERE, Scope, case_filter, person_filter, task_filter
 
 LOOKUP_CHUNK = 400
 OUTSIDE = "outside your jurisdiction"
@@ -284,6 +285,7 @@ def _apply_row(
     report.new_results[row.result] += 1
     evidence = f"{row.result} {row.test_type} result from {row.lab_id} for specimen {row.specimen_id} collected {row.collected_on.isoformat()}"
     if row.result == "positive":
+        named_in_scope = _active_contacts_in_scope(session, scope, person.id)
         outcome = register_positive(
             session,
             person_id=person.id,
@@ -297,9 +299,29 @@ def _apply_row(
         joined_in_scope = not outcome.created and scope.allows(outcome.case.jurisdiction_id)
         report.new_cases += int(not joined_in_scope)
         report.joined_cases += int(joined_in_scope)
-        report.contacts_became_cases += int(outcome.links > 0)
+        # Only contacts named by cases in scope count: others would tell of an investigation elsewhere.
+        report.contacts_became_cases += int(outcome.links > 0 and (named_in_scope is None or named_in_scope > 0))
     else:
-        report.tests_closed += record_test_outcome(
+        open_in_scope = _open_tests_in_scope(session, scope, person.id)
+        closed = record_test_outcome(
             session, person_id=person.id, collected_on=row.collected_on, result_on=row.resulted_on,
             result=row.result, evidence=evidence, profile=profile,
         )
+        report.tests_closed += closed if open_in_scope is None else sum(
+            session.get_one(Task, task_id).status != TaskStatus.OPEN.value for task_id in open_in_scope)
+
+
+def _active_contacts_in_scope(session: Session, scope: Scope, person_id: int) -> int | None:
+    """How many active contacts of the person cases in scope named (None: no scope to apply)."""
+    if scope.jurisdiction_ids is None:
+        return None
+    return session.scalar(select(func.count()).select_from(Contact).join(Case, Case.id == Contact.case_id).where(
+        Contact.person_id == person_id, Contact.status == ContactStatus.ACTIVE.value, case_filter(scope))) or 0
+
+
+def _open_tests_in_scope(session: Session, scope: Scope, person_id: int) -> list[int] | None:
+    """The person's open test tasks in scope (None: no scope to apply), to count which a result closes."""
+    if scope.jurisdiction_ids is None:
+        return None
+    return list(session.scalars(select(Task.id).where(Task.person_id == person_id, Task.kind == TaskKind.TEST.value,
+                                                      Task.status == TaskStatus.OPEN.value, task_filter(scope))))
