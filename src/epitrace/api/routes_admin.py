@@ -82,10 +82,17 @@ def report_json(db: Db, account: Account = AGGREGATES) -> dict:
 
 @router.get("/audit", response_model=list[s.AuditEventPublic], tags=["audit"])
 def audit_events(db: Db, person_id: int = Query(ge=1, le=s.MAX_ID, description="The person whose accesses to list."), account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
-    """Who accessed a person's data, newest first (privacy officers)."""
-    audit.record(db, actor_of(account, "privacy oversight"), action="read", record_type="audit", record_id=person_id,
-                 person_id=person_id)
-    return wb.audit_for_person(db, person_id)
+    """Who accessed a person's data, newest first (privacy officers); a person outside your jurisdiction is a 404."""
+    return wb.audit_for_person(db, scope_of(account), person_id, actor=actor_of(account, "privacy oversight"))
+
+
+@router.get("/audit/denials", response_model=s.DenialsPublic, tags=["audit"])
+def audit_denials(db: Db, account: Account = Depends(require(Permission.READ_AUDIT)),
+                  days: int = Query(30, ge=1, le=366, description="How many days back, today included.")) -> s.DenialsPublic:
+    """Refused out-of-scope accesses per account and day, for the accounts of your jurisdiction (privacy officers)."""
+    since, until = audit.denial_window(days)
+    rows = audit.denial_counts(db, scope_of(account).jurisdiction_ids, since=since, until=until)
+    return s.DenialsPublic(data=[s.DenialCount(**r) for r in rows], count=len(rows), since=since, until=until)
 
 
 @router.get("/audit/verify", response_model=s.AuditVerified, tags=["audit"])

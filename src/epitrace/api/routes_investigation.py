@@ -132,7 +132,7 @@ def add_contact(case_id: s.RecordId, body: s.ContactCreate, db: Db, account: Acc
 @router.get("/cases/{case_id}/visits", response_model=list[s.VisitPublic], tags=["cases"])
 def case_visits(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The case's itinerary, each visit with its exposure window (if inside the infectious period)."""
-    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["visits"]
+    return wb.case_visits(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.get("/cases/{case_id}/windows", response_model=list[s.WindowPublic], tags=["cases"])
@@ -144,7 +144,7 @@ def case_windows(case_id: s.RecordId, db: Db, account: Account = READ) -> list[d
 @router.get("/cases/{case_id}/contacts", response_model=list[s.CaseContactPublic], tags=["cases"])
 def case_contacts(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The contacts the case named, with setting, last exposure and follow-up status."""
-    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["contacts"]
+    return wb.case_contacts(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.get("/tasks", response_model=s.TasksPublic, tags=["tasks"])

@@ -167,6 +167,21 @@ class AuditEventPublic(BaseModel):
     purpose: str
 
 
+class DenialCount(BaseModel):
+    account: str = Field(description="Who was refused (user:NAME).")
+    day: date = Field(description="The day (UTC).")
+    denials: int = Field(description="Refused out-of-scope accesses that day.")
+
+
+class DenialsPublic(BaseModel):
+    """Refused out-of-scope accesses per account and day, for accounts of your jurisdiction."""
+
+    data: list[DenialCount]
+    count: int = Field(description="How many rows (account and day).")
+    since: date
+    until: date
+
+
 # Records: what the detail and write routes answer.
 
 class Period(BaseModel):

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from epitrace.storage.accounts import Link
 
 users_app = typer.Typer(help="Staff accounts: roles scoped to a jurisdiction and everything below it.")
-audit_app = typer.Typer(help="The audit log: verify its hash chain, show who accessed a person's data.")
+audit_app = typer.Typer(help="The audit log: verify its hash chain, show who accessed a person's data, and denials.")
 
 
 def serve_command(
@@ -264,9 +264,32 @@ def audit_show(
     \b
         epitrace audit show --person 42 --format table
     """
+    from epitrace.storage.scope import EVERYWHERE
     from epitrace.storage.workbench import audit_for_person
 
     with write_session(engine()) as session:
-        rows = audit_for_person(session, person)
-        audit.record(session, cli_actor(), action="read", record_type="audit", record_id=person, person_id=person)
+        rows = audit_for_person(session, EVERYWHERE, person, actor=cli_actor())
     emit(rows, fmt, title=f"Access to person {person}")
+
+
+@audit_app.command("denials")
+def audit_denials(
+    days: int = typer.Option(30, "--days", min=1, max=366, help="How many days back, today included."),
+    jurisdiction: str | None = typer.Option(None, "--jurisdiction",
+                                            help="Only accounts of this jurisdiction and those below it."),
+    fmt: OutputFormat = FORMAT_OPTION,
+) -> None:
+    """Refused out-of-scope accesses per account and day (a rate of probing, for privacy officers).
+
+    Example:
+
+    \b
+        epitrace audit denials --days 7 --jurisdiction D1 --format table
+    """
+    from epitrace.storage.jurisdictions import subtree_ids
+
+    since, until = audit.denial_window(days)
+    with read_session(engine()) as session:
+        ids = None if jurisdiction is None else frozenset(subtree_ids(session, jurisdiction))
+        rows = audit.denial_counts(session, ids, since=since, until=until)
+    emit(rows, fmt, title=f"Denied accesses {since.isoformat()} to {until.isoformat()}")

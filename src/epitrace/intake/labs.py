@@ -139,12 +139,13 @@ def import_lab_file(
     Raises ImportRejected (and writes nothing) listing every problem together: the file's format
     problems, unknown or out-of-scope jurisdictions, and conflicts with stored or earlier rows.
     """
-    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope)
+    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope,
+                              actor=actor)
     rejected = lab_file.rejection(RowError(*problem) for problem in check.problems)
     if rejected is not None:
         raise rejected
     return write_lab_rows(session, check, rows=len(lab_file.rows), source=source or lab_file.source, sha256=sha256,
-                          actor=actor)
+                          actor=actor, scope=scope)
 
 
 def sort_errors(errors: Iterable[RowError]) -> list[RowError]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from epitrace.errors import ConfigurationError
 from epitrace.files import create_private
 from epitrace.settings import Settings
+from epitrace.storage import audit
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -72,8 +73,16 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose work commits as one transaction, or is rolled back whole on any error."""
     bound = engine.execution_options(sqlite_immediate=True)
     with sessionmaker(bound, expire_on_commit=False)() as session:
-        with session.begin():
-            yield session
+        try:
+            with session.begin():
+                yield session
+                audit.write_denials(session)
+        finally:
+            # A refused out-of-scope request fails and is rolled back, but its refusal is kept
+            # (issue 10, point 1): the noted denials get a transaction of their own.
+            if audit.has_denials(session):
+                with session.begin():
+                    audit.write_denials(session)
 
 
 @contextmanager

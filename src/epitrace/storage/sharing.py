@@ -38,7 +38,7 @@ def _digest(code: str) -> str:
 
 def issue_code(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> str:
     """A one-time code (10 characters, valid for 48 hours) for the case to share with."""
-    case = scoped_case(session, scope, case_id)
+    case = scoped_case(session, scope, case_id, actor=actor)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     session.add(ShareCode(code_hash=_digest(code), case_id=case.id, issued_by=actor.name,
                           expires_at=utcnow() + timedelta(hours=CODE_HOURS)))
@@ -98,7 +98,10 @@ def confirm_visit(session: Session, scope: Scope, visit_id: int, *, actor: Actor
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
-    case = scoped_case(session, scope, visit.case_id)
+    try:
+        case = scoped_case(session, scope, visit.case_id, actor=actor)
+    except NotFound:  # refused like a missing visit: the case id is not named (issue 10)
+        raise NotFound(f"no visit with id {visit_id}") from None
     visit.confirmed = True
     audit.record(session, actor, action="confirm", record_type="visit", record_id=visit.id, person_id=case.person_id)
     derive_windows(session, case)
