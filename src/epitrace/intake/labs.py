@@ -27,7 +27,7 @@ from epitrace.intake.csvfile import (
     cells_to_record,
     column_index,
     decode_csv_bytes,
-    duplicate_columns,
+    header_problems,
     parse_iso_date,
     read_csv_rows,
     shorten,
@@ -72,6 +72,7 @@ LAB_COLUMNS = (
 OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
 NAME_COLUMNS = frozenset({"given_name", "family_name"})
+MULTILINE_COLUMNS = frozenset({"address"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
 MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": limits.NAME, "family_name": limits.NAME,
               "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": 32}
@@ -169,7 +170,7 @@ def read_lab_csv(data: bytes, *, source: str, today: date | None = None) -> LabF
     index = column_index(table.header)
     missing = tuple(c for c in LAB_COLUMNS if c not in table.header)
     header_errors = [
-        *duplicate_columns(table.header, LAB_COLUMNS),
+        *header_problems(table.header, LAB_COLUMNS),
         *(RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
                    "in rows where it is optional)") for column in missing),
     ]
@@ -240,12 +241,16 @@ def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tu
             else:
                 errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
             continue
-        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS)
+        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS,
+                               multiline=column in MULTILINE_COLUMNS)
         if problem:
             errors.append(RowError(line, column, shorten(raw), problem))
         elif column in DATE_COLUMNS:
-            if parse_iso_date(raw) is None:
+            day = parse_iso_date(raw)
+            if day is None:
                 errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
+            elif limits.date_problem(day):
+                errors.append(RowError(line, column, raw, limits.date_problem(day)))  # type: ignore[arg-type]
             else:
                 content[column] = raw
         elif column == "result":

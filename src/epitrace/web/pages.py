@@ -388,30 +388,18 @@ def share_page(request: Request) -> HTMLResponse:
 
 @router.post("/share", response_class=HTMLResponse)
 async def share_submit(request: Request, db: Db) -> HTMLResponse:
-    """Read the upload in memory, keep only visits in the infectious period; the file is never stored."""
-    from epitrace.storage.sharing import CONSENT, share
+    """Check the code before the upload is read (it is the form's first field), read the upload as a
+    stream, keep only visits in the infectious period; the file is never stored."""
+    from epitrace.service.sharing import receive_share
+    from epitrace.storage.sharing import CONSENT
 
-    async with request.form() as form:  # closes the uploaded files' temporary storage
-        code = str(form.get("code") or "")
-        try:
-            trail, checkins = form.get("trail"), form.get("checkins")
-            presences = stored = None
-            if trail is not None and getattr(trail, "filename", ""):
-                from epitrace.trails import read_trail
-
-                presences = read_trail(await trail.read(), name=trail.filename)  # type: ignore[union-attr]
-            if checkins is not None and getattr(checkins, "filename", ""):
-                import json
-
-                from epitrace.checkin import CheckIn
-
-                stored = [CheckIn.from_dict(item) for item in json.loads(await checkins.read())]  # type: ignore[union-attr]
-            if presences is None and stored is None:
-                raise InputError("choose your location history, your check-ins, or both")
-            with savepoint(db):
-                result = share(db, code, trail=presences, checkins=stored, consent=form.get("consent") == "true")
-        except (EpitraceError, ValueError) as error:
-            message = error.message if isinstance(error, EpitraceError) else f"the file could not be read: {error}"
-            return render(request, "share.html", None, status_code=400, consent=CONSENT, code=code, error=message, result=None)
+    try:
+        with savepoint(db):
+            _, result = await receive_share(request, db)
+    except EpitraceError as error:
+        upload = getattr(request.state, "share_upload", None)
+        code = upload.code if upload is not None else ""
+        return render(request, "share.html", None, status_code=error.status, consent=CONSENT, code=code,
+                      error=error.message, result=None)
     return render(request, "share.html", None, consent=CONSENT, code="", error=None,
                   result={"visits": result.visits, "outside": result.stays_outside_period})
