@@ -43,7 +43,7 @@ def check_command(
 
         try:
             stored = [CheckIn.from_dict(item) for item in json.loads(checkins.read_text(encoding="utf-8"))]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InputError(f"{checkins.name} is not a list of check-ins saved by the check-in page: {exc}") from None
     key_text = Path(public_key).read_text() if public_key and Path(public_key).is_file() else public_key
     result = self_check(load_feed(feed), trail=presences, checkins=stored, public_key=key_text, today=settings.today(),

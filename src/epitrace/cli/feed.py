@@ -149,6 +149,8 @@ def load_feed(source: str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputError(f"{path.name} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path.name} nests JSON too deeply to be a feed: fetch the feed again") from None
 
 
 @feed_app.command("verify")

@@ -70,7 +70,8 @@ FORBIDDEN_IN_LINE = re.compile(f"[{_ALWAYS}\t\n\r{_BIDI_MARKS}]")
 """Refused in one-line values: names, phone numbers, ids, places, settings."""
 _UNPRINTABLE = re.compile(f"[{_ALWAYS}{_BIDI_MARKS}]")
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = re.compile(r"[=+\-@\t\r]")
+"""How a cell a spreadsheet runs as a formula starts (OWASP, "CSV injection")."""
 PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 """Text that is only a decimal number: a spreadsheet reads it as that number, nothing more."""
 
@@ -120,13 +121,17 @@ def spreadsheet_cell(value: object) -> object:
     >>> [spreadsheet_cell(v) for v in ("=cmd|' /C calc'!A0", "@SUM(A1)", "-5", "+15550001", -5, "Ana", "\\tx")]
     ["'=cmd|' /C calc'!A0", "'@SUM(A1)", '-5', '+15550001', -5, 'Ana', "'\\tx"]
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(value):
+    if isinstance(value, str) and FORMULA_START.match(value) and not PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
 
-def terminal_text(value: str) -> str:
-    """``value`` without control or bidirectional characters, for printing to a terminal (line
-    breaks and tabs become spaces): escape sequences in data cannot move the cursor, recolour or
-    retitle the terminal, or reorder what is shown."""
-    return _UNPRINTABLE.sub("", value.replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
+def terminal_text(value: str, *, lines: bool = False) -> str:
+    """``value`` without control or bidirectional characters, for printing to a terminal: escape
+    sequences in data cannot move the cursor, recolour or retitle the terminal, or reorder what is
+    shown. Tabs and line breaks become spaces, unless ``lines`` keeps the line feeds of a message
+    of several lines."""
+    value = value.replace("\t", " ").replace("\r\n", "\n").replace("\r", " ")
+    if not lines:
+        value = value.replace("\n", " ")
+    return _UNPRINTABLE.sub("", value)

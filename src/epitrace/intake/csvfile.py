@@ -125,9 +125,9 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
 def _check_size(source: str, line: int, cells: list[str], header: list[str] | None) -> None:
     """Refuse a row with more columns, or a longer value, than ``domain.limits`` allows."""
     if len(cells) > limits.CSV_COLUMNS:
-        what = "header" if header is None else f"row {line}"
+        what = "the header" if header is None else f"row {line}"
         raise ImportRejected(
-            f"{source}: the {what} has {len(cells):,} columns; at most {limits.CSV_COLUMNS} are read: remove the "
+            f"{source}: {what} has {len(cells):,} columns; at most {limits.CSV_COLUMNS} are read: remove the "
             "extra columns (a lab file has 14)",
             errors=[RowError(line, "", "", f"{len(cells):,} columns; at most {limits.CSV_COLUMNS}")])
     for position, cell in enumerate(cells):

@@ -312,5 +312,5 @@ def write_errors_csv(path: str, errors: list[RowError]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "column", "value", "reason"])
-        for error in errors:
-            writer.writerow([error.row, error.column, error.value, error.reason])
+        for error in errors:  # values come from the file: a formula in one is written as text
+            writer.writerow([limits.spreadsheet_cell(v) for v in (error.row, error.column, error.value, error.reason)])

@@ -8,11 +8,13 @@ from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
@@ -28,6 +30,8 @@ from epitrace.storage.investigation import PlaceSpec, VisitSpec
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
 Db = Annotated[Session, Depends(get_db)]
+PageId = Annotated[int, PathParam(ge=1, le=limits.MAX_ID)]
+"""A record id in a page's path: within 63 bits, so the database is never asked for a larger one."""
 
 
 # Pages use the API's account and role checks; on a page route, "not signed in" becomes a redirect to
@@ -130,7 +134,7 @@ def _case(request: Request, db: Session, account: Account, case_id: int, *, stat
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def case_page(request: Request, case_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return _case(request, db, account, case_id)
 
 
@@ -158,7 +162,7 @@ def _date(text: str, label: str) -> date | None:
 
 
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
-def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
+def interview(request: Request, case_id: PageId, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
               symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
     values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": symptoms or [],
@@ -183,7 +187,7 @@ def _utc(text: str, label: str) -> datetime:
 
 
 @router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
-def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
+def visit(request: Request, case_id: PageId, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
           kind: Annotated[str, Form()] = "venue", lat: Annotated[str, Form()] = "", lon: Annotated[str, Form()] = "",
           start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "",
           confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -206,7 +210,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
 
 
 @router.post("/cases/{case_id}/contacts", response_class=HTMLResponse)
-def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
+def contact(request: Request, case_id: PageId, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
             family_name: Annotated[str, Form()] = "", date_of_birth: Annotated[str, Form()] = "",
             phone: Annotated[str, Form()] = "", setting: Annotated[str, Form()] = "household",
             last_exposure: Annotated[str, Form()] = "", confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -264,7 +268,7 @@ def task_board(request: Request, db: Db, account: Account = READ, kind: str = ""
 
 
 @router.post("/tasks/{task_id}/result")
-def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
+def task_result(request: Request, task_id: PageId, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
                 back: Annotated[str, Form()] = "/tasks") -> RedirectResponse:
     wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=settings.today())
     return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/tasks", status_code=303)
@@ -285,12 +289,13 @@ def persons(request: Request, db: Db, account: Account = READ, q: str = "", juri
 
 
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def person_page(request: Request, person_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return render(request, "person.html", account, person=wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account)))
 
 
 @router.post("/persons/merge")
-def merge(request: Request, db: Db, keep: Annotated[int, Form()], other: Annotated[int, Form()],
+def merge(request: Request, db: Db, keep: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
+          other: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
           account: Account = Depends(require(Permission.MERGE_PERSONS))) -> RedirectResponse:
     wb.merge(db, scope_of(account), keep, other, actor=actor_of(account))
     return RedirectResponse(f"/persons/{keep}", status_code=303)
