@@ -25,8 +25,11 @@ from epitrace.intake.labs import read_lab_csv
 from epitrace.service.limits import UPLOAD_ROUTES
 from epitrace.storage.sharing import INVALID
 from epitrace.tracing.venue_records import _parse as parse_venue_records
+from tests import test_api
 from tests.conftest import LAB_HEADER, lab_line
-from tests.test_api import PASSWORD, assert_error_shape, client_for, world  # noqa: F401 - world is a fixture
+from tests.test_api import assert_error_shape, client_for
+
+world = test_api.world  # the fixture: two districts, a case each, an account per role
 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -212,7 +215,7 @@ def json_routes(app) -> list[tuple[str, str, type[BaseModel]]]:  # type: ignore[
     """(method, path with ids filled in, body model) of every route that takes a JSON body."""
     routes = []
     for route in app.routes:
-        forms = any(isinstance(p.field_info, params.Form) for p in getattr(route, "dependant").body_params) \
+        forms = any(isinstance(p.field_info, params.Form) for p in route.dependant.body_params) \
             if isinstance(route, APIRoute) else True
         if isinstance(route, APIRoute) and route.body_field is not None and not forms:
             model = route.body_field.field_info.annotation
