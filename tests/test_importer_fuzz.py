@@ -352,14 +352,14 @@ def test_a_huge_field_is_a_clear_rejection_not_a_csv_error(engine, venue_case) -
     # Was: _csv.Error "field larger than field limit (131072)" from both importers.
     lab = (LAB_HEADER + "\n" + lab_line("S2", given='"Ana') + "\n" + "x" * 140_000 + "\n").encode()
     rejected = rejection(read_lab_csv, lab, source="labs.csv")
-    # Since issue 10 the value is read and named by row and column, with the limit.
+    # Since issue 10 the message names the row and both limits (a value under csv's is named by column too).
     assert rejected.message == (
-        "labs.csv row 2, given_name: a value of 140,044 characters; at most 65,536 are read: a value that long usually "
+        "labs.csv row 2: a value is longer than 131,072 characters; at most 65,536 are read: a value that long usually "
         "means a quote (\") that is never closed: close it, or remove the stray quote")
     venue = b"given_name,family_name,phone,check_in,check_out\nBo," + b"x" * 140_000 + b",+1,1,2\n"
     outcome = try_screening(engine, venue)
     assert isinstance(outcome, ImportRejected)
-    assert outcome.message.startswith("fuzz.csv row 2, family_name: a value of 140,000 characters; at most 65,536")
+    assert outcome.message.startswith("fuzz.csv row 2: a value is longer than 131,072 characters; at most 65,536")
 
 
 def test_venue_times_must_be_iso_or_unix_seconds_in_range(engine, venue_case) -> None:  # noqa: F811

@@ -23,10 +23,6 @@ SHOWN_VALUE = 60
 """Longest value echoed back in an error; longer ones are cut with "…"."""
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-READ_FIELD_LIMIT = 256 * 1024 * 1024
-"""csv's own field limit, raised far above ``limits.CSV_FIELD`` (and any upload), so that a value
-over the limit is read and reported by row and column instead of stopping the reader."""
-csv.field_size_limit(max(csv.field_size_limit(), READ_FIELD_LIMIT))
 
 
 @dataclass(frozen=True)
@@ -111,13 +107,15 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
                             errors=[RowError(start, "", "", f"more than {limits.CSV_ROWS:,} rows in one file")])
                     rows.append((start, cells))
             start = reader.line_num + 1
-    except csv.Error as exc:
-        # The only error the default dialect raises on text: a value over csv's own field limit,
-        # which means a quote that is never closed.
+    except csv.Error:
+        # The only error the default dialect raises on text: a value over csv's own field limit
+        # (131,072, left as it is: the trail reader and its JavaScript twin rely on it), which
+        # means a quote that is never closed. Shorter values over CSV_FIELD are named by column below.
+        over = f"a value is longer than {csv.field_size_limit():,} characters; at most {limits.CSV_FIELD:,} are read"
         raise ImportRejected(
-            f"{source} cannot be read as CSV from line {start}: {exc}; a value that long usually means a "
-            "quote (\") that is never closed: close it, or remove the stray quote",
-            errors=[RowError(start, "", "", f"cannot read CSV ({exc}); check for a quote that is never closed")],
+            f"{source} row {start}: {over}: a value that long usually means a quote (\") that is never closed: close "
+            "it, or remove the stray quote",
+            errors=[RowError(start, "", "", f"{over} (check for a quote that is never closed)")],
         ) from None
     return CsvRows(header or [], rows)
 
