@@ -159,6 +159,8 @@ def test_every_write_path_refuses_a_bidi_override_in_a_name(world, cli) -> None:
     result = cli("contacts", "add", str(case), "--given-name", "Eve\u202e", "--family-name", "Doe", "--setting", "work",
                  "--last-exposure", "2026-03-10")
     assert result.exit_code == 1 and "given name contains the invisible character U+202E" in result.stderr
+    named = cli("jurisdictions", "add", "D3", "East\u202e", "--parent", "CITY")
+    assert named.exit_code == 1 and "jurisdiction name contains the invisible character U+202E" in named.stderr
 
 
 def test_a_lab_file_with_a_bidi_override_is_a_row_error() -> None:

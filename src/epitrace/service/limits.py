@@ -17,9 +17,9 @@ from epitrace.errors import EpitraceError, InputError, PayloadTooLarge
 from epitrace.service.errors import error_response
 from epitrace.settings import Settings
 
-UPLOAD_ROUTES = frozenset({("POST", "/api/labs"), ("POST", "/api/share"), ("POST", "/share")})
-"""The routes that take files (lab results, a shared location history): they get the upload cap.
-``tests/test_input_limits.py`` checks that every route with a file parameter is listed."""
+UPLOAD_ROUTES = frozenset({("POST", "/api/labs"), ("POST", "/api/labs/rows"), ("POST", "/api/share"), ("POST", "/share")})
+"""The routes that take files (lab results as CSV or as JSON rows, a shared location history): they
+get the upload cap. ``tests/test_input_limits.py`` checks that every route reading a file is listed."""
 
 
 def _size(n: int) -> str:
