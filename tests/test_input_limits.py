@@ -413,8 +413,7 @@ def test_a_200_kib_field_or_an_unclosed_quote_is_named_by_row_with_the_limit() -
 def test_10000_columns_are_refused_at_the_header() -> None:
     header = LAB_HEADER + "," + ",".join(f"c{i}" for i in range(10_000))
     error = rejected((header + "\n" + lab_line("S1") + "\n").encode())
-    assert error.message == ("labs.csv: the header has 10,014 columns; at most 100 are read: remove the extra columns "
-                             "(a lab file has 14)")
+    assert error.message == "labs.csv: the header has 10,014 columns; at most 100 are read: remove the extra columns"
     million = rejected((LAB_HEADER + "\n" + lab_line("S1") + "," * 1_000_000 + "\n").encode())
     assert million.message.startswith("labs.csv: row 2 has 1,000,014 columns; at most 100 are read")
 

@@ -126,12 +126,12 @@ def _check_size(source: str, line: int, cells: list[str], header: list[str] | No
         what = "the header" if header is None else f"row {line}"
         raise ImportRejected(
             f"{source}: {what} has {len(cells):,} columns; at most {limits.CSV_COLUMNS} are read: remove the "
-            "extra columns (a lab file has 14)",
+            "extra columns",
             errors=[RowError(line, "", "", f"{len(cells):,} columns; at most {limits.CSV_COLUMNS}")])
     for position, cell in enumerate(cells):
         if len(cell) > limits.CSV_FIELD:
-            column = header[position] if header is not None and position < len(header) and header[position] else \
-                f"column {position + 1}"
+            named = header is not None and position < len(header) and header[position]
+            column = shorten(header[position]) if named else f"column {position + 1}"  # type: ignore[index]
             raise ImportRejected(
                 f"{source} row {line}, {column}: a value of {len(cell):,} characters; at most {limits.CSV_FIELD:,} are "
                 "read: a value that long usually means a quote (\") that is never closed: close it, or remove the "
