@@ -197,6 +197,14 @@ def test_wrong_codes_count_against_the_address_and_a_right_one_in_the_header_sha
     assert client.post("/share", data={"code": code}).status_code == 429  # the page shares the count
 
 
+def test_a_malformed_multipart_body_is_a_400_on_every_upload_route(world) -> None:
+    client = TestClient(world["app"], base_url="https://testserver", headers={"Authorization": f"Bearer {world['token']}"})
+    for path in ("/api/share", "/share", "/api/labs"):
+        for content_type in ("multipart/form-data; boundary=XyZ", "multipart/form-data"):
+            response = client.post(path, content=b"garbage\r\n--XyZ\r\nbroken", headers={"content-type": content_type})
+            assert response.status_code == 400, (path, content_type, response.text[:200])
+
+
 @pytest.mark.parametrize("checkins", ["[" * 100_000 + "]" * 100_000, '[{"arrival": ' + "9" * 5000 + "}]", "\xff{"])
 def test_a_hostile_checkins_file_is_a_400_on_both_share_routes(world, cli, checkins: str) -> None:
     client = TestClient(world["app"], base_url="https://testserver")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -93,10 +94,14 @@ async def _read_form(request: Request, upload: ShareUpload, *, check) -> None:  
         raise InputError("send the share upload as multipart/form-data (a form with the fields code and consent, "
                          "and the files trail and/or checkins)")
     parser = MultipartParser(options[b"boundary"], callbacks=state.callbacks())
-    async for chunk in request.stream():
-        if chunk:
-            parser.write(chunk)
-    parser.finalize()
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError:
+        raise InputError("the upload is not a well-formed multipart form: send it from the share page, or as "
+                         "multipart/form-data with the fields code and consent and the files trail and/or checkins") from None
     if not state.checked:
         state.run_check()
 
