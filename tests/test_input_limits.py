@@ -250,9 +250,9 @@ def test_every_json_route_is_listed(world) -> None:
 @pytest.mark.parametrize("kind", HOSTILE)
 def test_hostile_json_is_a_400_or_422_on_every_json_route(world, kind: str) -> None:
     client = TestClient(world["app"], base_url="https://testserver", headers={"Authorization": f"Bearer {world['token']}"})
-    supervisor = client_for(world, "supervisor")
+    supervisor, anonymous = client_for(world, "supervisor"), TestClient(world["app"], base_url="https://testserver")
     for method, path, _ in json_routes(world["app"]):
-        for who in (client, supervisor):
+        for who in (anonymous, client, supervisor):
             response = who.request(method, path, content=HOSTILE[kind], headers={"content-type": "application/json"})
             assert response.status_code in (400, 422), (kind, method, path, response.text[:200])
             assert_error_shape(response, response.status_code)
