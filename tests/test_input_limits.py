@@ -17,12 +17,15 @@ from fastapi import params
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from epitrace.api import create_app
 from epitrace.domain import limits
 from epitrace.errors import ImportRejected
 from epitrace.intake.labs import read_lab_csv
 from epitrace.service.limits import UPLOAD_ROUTES
+from epitrace.storage.db import write_session
+from epitrace.storage.models import Task
 from epitrace.storage.sharing import INVALID
 from epitrace.tracing.venue_records import _parse as parse_venue_records
 from tests import test_api
@@ -377,6 +380,17 @@ def test_dates_and_ids_outside_their_range_are_refused_not_500(world) -> None:
                                                          "date_of_birth": "1990-01-01", "jurisdiction_code": "D1"}]})
     assert [(e["field"], e["reason"]) for e in assert_error_shape(rows, 422)["errors"]] == [
         ("collected_on", "is outside 1900-01-01 to 2100-12-31, the dates epitrace stores: check the year")]
+
+
+def test_a_page_cannot_store_what_the_api_refuses(world) -> None:
+    # Pages post forms without a schema: storage applies the same lengths (domain.limits).
+    client = client_for(world, "supervisor")
+    with write_session(world["engine"]) as session:
+        task = session.scalars(select(Task.id).where(Task.status == "open")).first()
+    refused = client.post(f"/tasks/{task}/result", data={"result": "x" * 10_000})
+    assert refused.status_code == 400 and "result is 10,000 characters long; at most 200 are allowed" in refused.text
+    symptoms = client.post(f"/cases/{world['cases']['Ana']}/interview", data={"other_symptoms": "y" * 20_000})
+    assert symptoms.status_code == 400 and "at most 2,000 are allowed" in symptoms.text
 
 
 def test_storage_refuses_out_of_range_dates_on_every_path(cli) -> None:
