@@ -13,6 +13,7 @@ from epitrace.api import routes_admin, routes_investigation
 from epitrace.service import errors as _errors
 from epitrace.service.auth import LoginLimiter
 from epitrace.service.headers import secured
+from epitrace.service.limits import BodyLimit
 from epitrace.storage.db import make_engine, require_initialised
 
 
@@ -69,6 +70,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from epitrace.web.pages import router as pages
 
     _errors.install(app, render_error_page=render_error_page)
+    app.add_middleware(BodyLimit)  # inside ResponseGuard: its 413 gets the guard's headers
     app.add_middleware(ResponseGuard)
     app.include_router(routes_investigation.router)
     app.include_router(routes_admin.router)

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from epitrace.domain import limits
 from epitrace.errors import InputError
 from epitrace.files import open_private
 
@@ -67,4 +68,13 @@ def write_table(frame: pl.DataFrame, path: str | Path) -> None:
         if _format(path) == ".parquet":
             frame.write_parquet(handle)
         else:
-            frame.write_csv(handle)
+            spreadsheet_safe(frame).write_csv(handle)
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with text a spreadsheet would run as a formula prefixed with ``'``, the rule of
+    ``domain.limits.spreadsheet_cell`` for whole columns (numbers, and text that is only a number, unchanged)."""
+    columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    risky = [(pl.col(c).str.contains(f"^{limits.FORMULA_START.pattern}")
+              & ~pl.col(c).str.contains(f"^(?:{limits.PLAIN_NUMBER.pattern})$"), c) for c in columns]
+    return frame.with_columns(pl.when(r).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for r, c in risky)

@@ -28,7 +28,7 @@ from epitrace.intake.csvfile import (
     cells_to_record,
     column_index,
     decode_csv_bytes,
-    duplicate_columns,
+    header_problems,
     parse_iso_date,
     read_csv_rows,
     shorten,
@@ -73,6 +73,7 @@ LAB_COLUMNS = (
 OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
 NAME_COLUMNS = frozenset({"given_name", "family_name"})
+MULTILINE_COLUMNS = frozenset({"address"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
 MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": limits.NAME, "family_name": limits.NAME,
               "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": 32}
@@ -171,7 +172,7 @@ def read_lab_csv(data: bytes, *, source: str, today: date | None = None) -> LabF
     index = column_index(table.header)
     missing = tuple(c for c in LAB_COLUMNS if c not in table.header)
     header_errors = [
-        *duplicate_columns(table.header, LAB_COLUMNS),
+        *header_problems(table.header, LAB_COLUMNS),
         *(RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
                    "in rows where it is optional)") for column in missing),
     ]
@@ -242,12 +243,16 @@ def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tu
             else:
                 errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
             continue
-        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS)
+        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS,
+                               multiline=column in MULTILINE_COLUMNS)
         if problem:
             errors.append(RowError(line, column, shorten(raw), problem))
         elif column in DATE_COLUMNS:
-            if parse_iso_date(raw) is None:
+            day = parse_iso_date(raw)
+            if day is None:
                 errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
+            elif limits.date_problem(day):
+                errors.append(RowError(line, column, raw, limits.date_problem(day)))  # type: ignore[arg-type]
             else:
                 content[column] = raw
         elif column == "result":
@@ -309,5 +314,5 @@ def write_errors_csv(path: str, errors: list[RowError]) -> None:
     with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "column", "value", "reason"])
-        for error in errors:
-            writer.writerow([error.row, error.column, error.value, error.reason])
+        for error in errors:  # values come from the file: a formula in one is written as text
+            writer.writerow([limits.spreadsheet_cell(v) for v in (error.row, error.column, error.value, error.reason)])

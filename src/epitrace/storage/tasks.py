@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.followup import OpenTask, PlannedTask, join_schedule
 from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.errors import Conflict, ErrorItem, InputError, NotFound
@@ -112,6 +113,8 @@ def close_task(session: Session, task: Task, *, result: str, on: date, actor: Ac
     require_open(task)
     if not result.strip():
         raise InputError(f"a result is needed to close task {task.id}: e.g. --result negative or --result done")
+    limits.text("result", result, limits.RESULT, multiline=True)
+    limits.day("result date", on)
     task.status = TaskStatus.DONE.value
     task.result = result.strip()
     task.completed_on = on

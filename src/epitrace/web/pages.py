@@ -9,11 +9,13 @@ from typing import Annotated
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
@@ -29,6 +31,8 @@ from epitrace.storage.investigation import PlaceSpec, VisitSpec
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
 Db = Annotated[Session, Depends(get_db)]
+PageId = Annotated[int, PathParam(ge=1, le=limits.MAX_ID)]
+"""A record id in a page's path: within 63 bits, so the database is never asked for a larger one."""
 
 
 # Pages use the API's account and role checks; on a page route, "not signed in" becomes a redirect to
@@ -155,7 +159,7 @@ def _case(request: Request, db: Session, account: Account, case_id: int, *, stat
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def case_page(request: Request, case_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return _case(request, db, account, case_id)
 
 
@@ -183,7 +187,7 @@ def _date(text: str, label: str) -> date | None:
 
 
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
-def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
+def interview(request: Request, case_id: PageId, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
               symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
     values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": symptoms or [],
@@ -208,7 +212,7 @@ def _utc(text: str, label: str) -> datetime:
 
 
 @router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
-def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
+def visit(request: Request, case_id: PageId, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
           kind: Annotated[str, Form()] = "venue", lat: Annotated[str, Form()] = "", lon: Annotated[str, Form()] = "",
           start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "",
           confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -231,7 +235,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
 
 
 @router.post("/cases/{case_id}/contacts", response_class=HTMLResponse)
-def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
+def contact(request: Request, case_id: PageId, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
             family_name: Annotated[str, Form()] = "", date_of_birth: Annotated[str, Form()] = "",
             phone: Annotated[str, Form()] = "", setting: Annotated[str, Form()] = "household",
             last_exposure: Annotated[str, Form()] = "", confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -306,7 +310,7 @@ def _board(request: Request, db: Session, account: Account, query: dict[str, str
 
 
 @router.post("/tasks/{task_id}/result", response_class=HTMLResponse)
-def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
+def task_result(request: Request, task_id: PageId, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
                 back: Annotated[str, Form()] = "/tasks") -> HTMLResponse:
     """Record a task's result from the board. A refused result (the task was closed meanwhile, e.g. from
     another tab: issue 10) shows the board again with the message and the task as it is now."""
@@ -339,12 +343,13 @@ def persons(request: Request, db: Db, account: Account = READ, q: str = "", juri
 
 
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def person_page(request: Request, person_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return render(request, "person.html", account, person=wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account)))
 
 
 @router.post("/persons/merge")
-def merge(request: Request, db: Db, keep: Annotated[int, Form()], other: Annotated[int, Form()],
+def merge(request: Request, db: Db, keep: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
+          other: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
           account: Account = Depends(require(Permission.MERGE_PERSONS))) -> RedirectResponse:
     wb.merge(db, scope_of(account), keep, other, actor=actor_of(account))
     return RedirectResponse(f"/persons/{keep}", status_code=303)
@@ -441,30 +446,18 @@ def share_page(request: Request) -> HTMLResponse:
 
 @router.post("/share", response_class=HTMLResponse)
 async def share_submit(request: Request, db: Db) -> HTMLResponse:
-    """Read the upload in memory, keep only visits in the infectious period; the file is never stored."""
-    from epitrace.storage.sharing import CONSENT, share
+    """Check the code before the upload is read (it is the form's first field), read the upload as a
+    stream, keep only visits in the infectious period; the file is never stored."""
+    from epitrace.service.sharing import receive_share
+    from epitrace.storage.sharing import CONSENT
 
-    async with request.form() as form:  # closes the uploaded files' temporary storage
-        code = str(form.get("code") or "")
-        try:
-            trail, checkins = form.get("trail"), form.get("checkins")
-            presences = stored = None
-            if trail is not None and getattr(trail, "filename", ""):
-                from epitrace.trails import read_trail
-
-                presences = read_trail(await trail.read(), name=trail.filename)  # type: ignore[union-attr]
-            if checkins is not None and getattr(checkins, "filename", ""):
-                import json
-
-                from epitrace.checkin import CheckIn
-
-                stored = [CheckIn.from_dict(item) for item in json.loads(await checkins.read())]  # type: ignore[union-attr]
-            if presences is None and stored is None:
-                raise InputError("choose your location history, your check-ins, or both")
-            with savepoint(db):
-                result = share(db, code, trail=presences, checkins=stored, consent=form.get("consent") == "true")
-        except (EpitraceError, ValueError) as error:
-            message = error.message if isinstance(error, EpitraceError) else f"the file could not be read: {error}"
-            return render(request, "share.html", None, status_code=400, consent=CONSENT, code=code, error=message, result=None)
+    try:
+        with savepoint(db):
+            _, result = await receive_share(request, db)
+    except EpitraceError as error:
+        upload = getattr(request.state, "share_upload", None)
+        code = upload.code if upload is not None else ""
+        return render(request, "share.html", None, status_code=error.status, consent=CONSENT, code=code,
+                      error=error.message, result=None)
     return render(request, "share.html", None, consent=CONSENT, code="", error=None,
                   result={"visits": result.visits, "outside": result.stays_outside_period})
