@@ -326,7 +326,13 @@ def test_what_an_administrator_may_do_alone(world) -> None:
     # Outside the administrator's jurisdiction: refused, and an account of another district is not visible.
     d1 = signed_in(world, "admin-d1")
     assert_error_shape(d1.post("/api/users", json={"username": "x", "role": "epidemiologist", "jurisdiction": "D2"}), 403)
-    assert_error_shape(d1.post("/api/users/tracer-d2/deactivate"), 404)
+    # Every action on another district's account answers as for an account that does not exist.
+    for action, body in (("deactivate", None), ("role", {"role": "epidemiologist"}), ("reset-link", None),
+                         ("approve", None)):
+        refused = assert_error_shape(d1.post(f"/api/users/tracer-d2/{action}", json=body), 404)
+        missing = assert_error_shape(d1.post(f"/api/users/no-such-user/{action}", json=body), 404)
+        assert refused["error"].replace("tracer-d2", "X") == missing["error"].replace("no-such-user", "X"), action
+    assert sign_in(client(world), "tracer-d2").status_code == 200  # untouched
     assert_error_shape(signed_in(world, "supervisor").post("/api/users", json={
         "username": "y", "role": "tracer", "jurisdiction": "D1"}), 403)
 

@@ -74,16 +74,6 @@ def test_frames_written_as_csv_neutralise_text_columns(tmp_path) -> None:
         (f"'{FORMULA}", "w1", "-60"), ("p2", "'@w", "60"), ("-7", "w3", "0")]
 
 
-def test_xlsx_cells_through_the_rule_are_text_not_formulas(tmp_path) -> None:
-    # No command writes XLSX yet; whatever does must pass its cells through spreadsheet_cell.
-    openpyxl = pytest.importorskip("openpyxl")
-    book = openpyxl.Workbook()
-    book.active.append([limits.spreadsheet_cell(v) for v in (FORMULA, "@x", -5, "-5")])
-    book.save(tmp_path / "out.xlsx")
-    row = next(openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows())
-    assert [c.data_type for c in row] == ["s", "s", "n", "s"] and row[0].value == f"'{FORMULA}"
-
-
 # Terminal output -------------------------------------------------------------------------------------
 
 

@@ -285,7 +285,12 @@ NOT_RECORD_SCOPED = {
     ("GET", "/api/analytics/clusters"), ("GET", "/api/reports/report.pdf"), ("GET", "/api/reports/report.json"),
     ("GET", "/api/audit/verify"),  # proves the chain; no personal data
     ("GET", "/api/audit/denials"),  # counts per account: test_denials_*
-    ("GET", "/api/users"), ("POST", "/api/users"),  # accounts (issue 10, point 2, another part)
+    # Accounts, by user name: scoped to the administrator's jurisdiction in storage.accounts
+    # (_user_in_scope, list_users); tested in tests/test_accounts.py.
+    ("GET", "/api/users"), ("POST", "/api/users"), ("GET", "/api/users/pending"),
+    ("POST", "/api/users/{username}/approve"), ("POST", "/api/users/{username}/role"),
+    ("POST", "/api/users/{username}/deactivate"), ("POST", "/api/users/{username}/reset-link"),
+    ("GET", "/api/tokens"), ("POST", "/api/tokens"), ("DELETE", "/api/tokens/{token_id}"),  # the caller's own tokens
     ("GET", "/feed/"),  # public
 }
 """API routes that take no record id and no jurisdiction (each with why)."""
