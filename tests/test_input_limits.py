@@ -118,6 +118,12 @@ def test_uploads_have_the_upload_cap_and_other_routes_the_request_cap(world, mon
     too_big = client.post("/api/labs", files={"file": ("labs.csv", labs * 40)})
     assert assert_error_shape(too_big, 413)["error"].endswith(
         "split the file into smaller files, or ask the administrator to raise EPITRACE_MAX_UPLOAD_BYTES")
+    # Without any credential a staff upload gets the small cap: an anonymous client cannot make the
+    # server read an upload's worth before its 401.
+    anonymous = TestClient(create_app(world["engine"]), base_url="https://testserver")
+    refused = anonymous.post("/api/labs", files={"file": ("labs.csv", labs)})
+    assert assert_error_shape(refused, 413)["error"].endswith("EPITRACE_MAX_REQUEST_BYTES")
+    assert anonymous.post("/api/labs", files={"file": ("labs.csv", labs[:500])}).status_code == 401
 
 
 def test_the_413_is_a_page_for_a_browser(world) -> None:

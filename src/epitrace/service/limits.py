@@ -14,12 +14,27 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from epitrace.errors import EpitraceError, InputError, PayloadTooLarge
+from epitrace.service.auth import SESSION_COOKIE
 from epitrace.service.errors import error_response
 from epitrace.settings import Settings
 
 UPLOAD_ROUTES = frozenset({("POST", "/api/labs"), ("POST", "/api/labs/rows"), ("POST", "/api/share"), ("POST", "/share")})
 """The routes that take files (lab results as CSV or as JSON rows, a shared location history): they
 get the upload cap. ``tests/test_input_limits.py`` checks that every route reading a file is listed."""
+
+STAFF_UPLOADS = frozenset({("POST", "/api/labs"), ("POST", "/api/labs/rows")})
+"""Uploads only a signed-in caller may make: a request carrying no credential at all gets the small
+cap there, so an anonymous client cannot make the server read 64 MiB before its 401. (The share
+upload is anonymous by design; it checks its one-time code before reading the file.)"""
+
+
+def _has_credential(scope: Scope) -> bool:
+    """Whether the request carries a Bearer token or a session cookie (valid or not: checking it needs
+    the database, which the routes do)."""
+    for key, value in scope.get("headers", []):
+        if key.lower() == b"authorization" or (key.lower() == b"cookie" and SESSION_COOKIE.encode() in value):
+            return True
+    return False
 
 
 def _size(n: int) -> str:
@@ -49,7 +64,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = (scope["method"], scope["path"]) in UPLOAD_ROUTES
+        route = (scope["method"], scope["path"])
+        upload = route in UPLOAD_ROUTES and (route not in STAFF_UPLOADS or _has_credential(scope))
         limit = self.max_upload if upload else self.max_request
         declared = next((v.decode("latin-1").strip() for k, v in scope.get("headers", []) if k.lower() == b"content-length"), None)
         if declared is not None:
