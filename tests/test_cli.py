@@ -136,12 +136,26 @@ def test_profiles_configure_follow_up(cli, engine) -> None:
     assert listing[1].startswith("measles,4,10,") and listing[2].startswith("respiratory,2,10,1,1,1,7,")
 
 
+def _typed(cli, text: str, *args: str):  # type: ignore[no-untyped-def]
+    """Run a command with ``text`` on its standard input (a password for --password-stdin or the prompt)."""
+    return cli.runner.invoke(app, list(args), input=text, catch_exceptions=False)
+
+
 def test_users_and_audit_commands(cli, db_url) -> None:
+<<<<<<< HEAD
     added = cli("users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1", "--password", "correct horse battery")
+=======
+    import sqlite3
+
+    added = _typed(cli, "correct horse battery\n", "users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1",
+                           "--password-stdin")
+>>>>>>> main
     assert added.stdout.strip() == "Added ana (tracer, D1)."
-    weak = cli("users", "add", "bo", "--role", "tracer", "--jurisdiction", "D1", "--password", "short")
-    assert weak.stderr.strip() == "Error: the password is too short: use at least 12 characters (a passphrase is best)"
-    bad_role = cli("users", "add", "cy", "--role", "police", "--jurisdiction", "D1", "--password", "correct horse battery")
+    weak = _typed(cli, "short\n", "users", "add", "bo", "--role", "tracer", "--jurisdiction", "D1", "--password-stdin")
+    assert weak.stderr.strip() == ("Error: the password is too short (5 characters): use at least 12 characters "
+                                   "(a passphrase of a few words is best)")
+    bad_role = _typed(cli, "correct horse battery\n", "users", "add", "cy", "--role", "police", "--jurisdiction",
+                              "D1", "--password-stdin")
     assert bad_role.stderr.strip().startswith("Error: role 'police' is not known: expected one of tracer, supervisor")
     write_labs(cli.cwd / "l.csv", lab_line("S1"))
     cli("import", "labs", "l.csv")

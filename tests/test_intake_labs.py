@@ -309,15 +309,21 @@ def test_lab_import_over_the_api_reports_scope_and_conflicts_in_one_pass(world) 
     outside = ("outside your jurisdiction: you can import results only for the jurisdiction(s) you work for; "
                "correct the code, or have the row imported by an account of D2")
     assert [(e["row"], e["field"], e["value"]) for e in body["errors"]] == [
-        (2, "specimen_id", "S2"), (3, "jurisdiction_code", "D2"), (4, "collected_on", "2026-02-30"),
-        (5, "result", "negative"), (6, "jurisdiction_code", "X9"), (7, "specimen_id", "S2"), (7, "jurisdiction_code", "D2"),
+        (2, "specimen_id", None), (3, "jurisdiction_code", "D2"), (4, "collected_on", "2026-02-30"),
+        (5, "result", "negative"), (6, "jurisdiction_code", "X9"), (7, "specimen_id", None), (7, "jurisdiction_code", "D2"),
     ]
     reasons = [e["reason"] for e in body["errors"]]
-    assert reasons[0] == reasons[5] == f"specimen LAB-A/S2: {elsewhere}"
+    assert reasons[0] == reasons[5] == elsewhere  # not even the specimen id is echoed (issue 10)
     assert reasons[1] == reasons[6] == outside
     assert reasons[3].startswith("specimen LAB-A/S1 was imported before with result 'positive';")
     assert not any(stored in reasons[0] for stored in ("Bea", "Stone", "1980-02-02", "D2"))
-    assert db_content(str(world["engine"].url)) == before
+    after = db_content(str(world["engine"].url))
+    # Nothing was written but the refusals, audited as denied (issue 10): the D2 code, and S2 (Bea's).
+    denied = [line for line in after if line.startswith('INSERT INTO "audit_event"') and "'denied'" in line]
+    assert [line.split(",")[2:7] for line in denied] == [
+        ["'user:supervisor-d1'", "'denied'", "'jurisdiction'", "'D2'", "NULL"],
+        ["'user:supervisor-d1'", "'denied'", "'lab result'", "'2'", str(world["persons"]["Bea"])]]
+    assert [line for line in after if line not in denied] == before
 
 
 def test_lab_rows_over_the_api_report_format_and_reference_problems_together(world) -> None:  # noqa: F811

@@ -77,10 +77,12 @@ def test_trail_is_matched_in_the_page_and_never_sent(cli, db_url, monkeypatch, t
     assert errors == [], f"the page reported errors (a script refused by its CSP shows up here): {errors}"
     assert len(requests) == loaded, f"the page made requests after the file was chosen: {requests[loaded:]}"
     fetched = [(m, u.removeprefix(base)) for m, u, _ in requests]
-    # The page itself, its static modules (every one of them, nothing else) and the feed: nothing more.
+    # The page itself, the pages' stylesheet, its static modules (every one of them but the check-in page's
+    # script, nothing else) and the feed: nothing more.
     assert [r for r in fetched if not r[1].startswith("/static/")] == [("GET", "/selfcheck"), ("GET", "/feed/")]
-    assert sorted(fetched) == sorted([("GET", "/selfcheck"), ("GET", "/feed/")] +
-                                     [("GET", f"/static/{script.name}") for script in STATIC.glob("*.js")])
+    modules = [script.name for script in STATIC.glob("*.js") if script.name != "checkin.js"]
+    assert sorted(fetched) == sorted([("GET", "/selfcheck"), ("GET", "/feed/"), ("GET", "/static/epitrace.css")] +
+                                     [("GET", f"/static/{name}") for name in modules])
     for _, url, body in requests:
         for secret in ("52.37013", "4.89012", "52.30417", "my-trail"):
             assert secret not in url and secret not in body

@@ -9,6 +9,7 @@
     ├── Forbidden                 status 403, exit 1: signed in, but the role may not do this
     ├── NotFound                  status 404, exit 1: no such record (or not visible to the caller)
     ├── Conflict                  status 409, exit 1: the request contradicts what is stored
+    ├── PayloadTooLarge           status 413, exit 1: a request body or file is over the size limit
     ├── TooManyRequests           status 429, exit 1: too many attempts; try again later
     ├── Unavailable               status 503, exit 1: a part of the service is not set up or not reachable
     └── ConfigurationError        status 500, exit 2: the installation or a setting is wrong
@@ -110,6 +111,12 @@ class Conflict(EpitraceError):
     """The request contradicts data already stored."""
 
     status = 409
+
+
+class PayloadTooLarge(EpitraceError):
+    """A request body or uploaded file is larger than the configured limit; nothing of it was used."""
+
+    status = 413
 
 
 class TooManyRequests(EpitraceError):

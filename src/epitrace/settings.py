@@ -26,10 +26,17 @@ class Settings:
         "Spark master for `epitrace match --engine spark`: local[*] by default, or e.g. spark://host:7077.")
     feed_key: str = _setting("feed-signing-key.pem", "EPITRACE_FEED_KEY",
         "Path of the Ed25519 private key that signs the public feed (create it with `epitrace feed keygen`).")
+    max_request_bytes: int = _setting(2 * 1024 * 1024, "EPITRACE_MAX_REQUEST_BYTES",
+        "Largest request body the service reads, in bytes (2 MiB); a larger one is refused with 413 before it is read.")
+    max_upload_bytes: int = _setting(64 * 1024 * 1024, "EPITRACE_MAX_UPLOAD_BYTES",
+        "Largest body of a file upload (lab results, shared location history), in bytes (64 MiB).")
     today: str = _setting("", "EPITRACE_TODAY",
         "Treat this date (YYYY-MM-DD) as today in the service, for demos and training; empty means the real date.")
     small_count_threshold: int = _setting(5, "EPITRACE_SMALL_COUNT_THRESHOLD",
         "Counts below this are suppressed in aggregates that leave the system.")
+    trusted_proxies: str = _setting("", "EPITRACE_TRUSTED_PROXIES",
+        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "headers `epitrace serve` trusts; empty (the default) trusts none, not even 127.0.0.1.")
 
     @classmethod
     def from_env(cls) -> Settings:

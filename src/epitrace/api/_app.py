@@ -12,17 +12,17 @@ from epitrace import __version__
 from epitrace.api import routes_admin, routes_investigation
 from epitrace.service import errors as _errors
 from epitrace.service.auth import LoginLimiter
+from epitrace.service.headers import secured
+from epitrace.service.limits import BodyLimit
 from epitrace.storage.db import make_engine, require_initialised
-
-# Only these may be kept by a browser or proxy: nothing personal is in them.
-CACHEABLE_PREFIXES = ("/static", "/feed/")
 
 
 class ResponseGuard:
-    """Outermost inside the framework: ``Cache-Control: no-store`` on every answer that may hold
-    personal data (so Back after sign-out shows nothing), and a JSON or page 500 in the one
-    error shape for anything unexpected, logged without its message. Catching here, not in
-    Starlette's server-error middleware, keeps the exception (and any personal data in its
+    """Outermost inside the framework: the headers of ``service.headers`` on every answer (a
+    Content-Security-Policy, nosniff, no referrer, no framing, and ``Cache-Control: no-store`` on
+    anything that may hold personal data, so Back after sign-out shows nothing), and a JSON or page
+    500 in the one error shape for anything unexpected, logged without its message. Catching here,
+    not in Starlette's server-error middleware, keeps the exception (and any personal data in its
     message) out of the server's own log."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -33,16 +33,12 @@ class ResponseGuard:
             await self.app(scope, receive, send)
             return
         started = False
-        cacheable = scope["path"].startswith(CACHEABLE_PREFIXES)
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                headers = list(message.get("headers", []))
-                if not cacheable and not any(k.lower() == b"cache-control" for k, _ in headers):
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": secured(scope["path"], list(message.get("headers", [])))}
             await send(message)
 
         try:
@@ -74,6 +70,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     from epitrace.web.pages import router as pages
 
     _errors.install(app, render_error_page=render_error_page)
+    app.add_middleware(BodyLimit)  # inside ResponseGuard: its 413 gets the guard's headers
     app.add_middleware(ResponseGuard)
     app.include_router(routes_investigation.router)
     app.include_router(routes_admin.router)

@@ -6,20 +6,23 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as FastAPIPath
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from epitrace import settings
 from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
 from epitrace.api import schemas as s
+from epitrace.domain import limits
 from epitrace.domain.roles import Permission
-from epitrace.errors import InputError, Unavailable
-from epitrace.service.auth import actor_of, get_db, require, scope_of
-from epitrace.storage import aggregates, audit
+from epitrace.errors import Unavailable
+from epitrace.service.auth import actor_of, current_account, get_db, require, scope_of
+from epitrace.storage import accounts, aggregates, audit
 from epitrace.storage import workbench as wb
-from epitrace.storage.accounts import Account, add_user, list_users
-from epitrace.storage.scope import Scope
+from epitrace.storage.accounts import Account
+from epitrace.storage.audit import Actor
+from epitrace.storage.models import ApiToken, User
 
 router = APIRouter(prefix="/api")
 Db = Annotated[Session, Depends(get_db)]
@@ -79,10 +82,17 @@ def report_json(db: Db, account: Account = AGGREGATES) -> dict:
 
 @router.get("/audit", response_model=list[s.AuditEventPublic], tags=["audit"])
 def audit_events(db: Db, person_id: int = Query(ge=1, le=s.MAX_ID, description="The person whose accesses to list."), account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
-    """Who accessed a person's data, newest first (privacy officers)."""
-    audit.record(db, actor_of(account, "privacy oversight"), action="read", record_type="audit", record_id=person_id,
-                 person_id=person_id)
-    return wb.audit_for_person(db, person_id)
+    """Who accessed a person's data, newest first (privacy officers); a person outside your jurisdiction is a 404."""
+    return wb.audit_for_person(db, scope_of(account), person_id, actor=actor_of(account, "privacy oversight"))
+
+
+@router.get("/audit/denials", response_model=s.DenialsPublic, tags=["audit"])
+def audit_denials(db: Db, account: Account = Depends(require(Permission.READ_AUDIT)),
+                  days: int = Query(30, ge=1, le=366, description="How many days back, today included.")) -> s.DenialsPublic:
+    """Refused out-of-scope accesses per account and day, for the accounts of your jurisdiction (privacy officers)."""
+    since, until = audit.denial_window(days)
+    rows = audit.denial_counts(db, scope_of(account).jurisdiction_ids, since=since, until=until)
+    return s.DenialsPublic(data=[s.DenialCount(**r) for r in rows], count=len(rows), since=since, until=until)
 
 
 @router.get("/audit/verify", response_model=s.AuditVerified, tags=["audit"])
@@ -92,21 +102,110 @@ def audit_verify(db: Db, account: Account = Depends(require(Permission.READ_AUDI
     return {"ok": broken is None, "first_broken_entry": broken}
 
 
+Username = Annotated[str, FastAPIPath(min_length=1, max_length=limits.USERNAME, description="An account name.")]
+MANAGE = Depends(require(Permission.MANAGE_USERS))
+
+
+def _user(user: User, code: str) -> dict:
+    return {"username": user.username, "role": user.role, "jurisdiction": code, "active": user.active,
+            "pending_approval": user.pending_approval}
+
+
+def _link(request: Request, link: accounts.Link) -> dict:
+    return {"username": link.username, "link": str(request.base_url).rstrip("/") + link.path,
+            "expires_at": link.expires_at}
+
+
+def _managing(account: Account) -> Actor:
+    return actor_of(account, "account management")
+
+
 @router.get("/users", response_model=list[s.UserPublic], tags=["accounts"])
-def users(db: Db, account: Account = Depends(require(Permission.MANAGE_USERS))) -> list[dict]:
-    """Accounts with role and jurisdiction."""
-    return [{"username": u.username, "role": u.role, "jurisdiction": code, "active": u.active} for u, code in list_users(db)]
+def users(db: Db, account: Account = MANAGE) -> list[dict]:
+    """Accounts of your jurisdiction and below it, with role and state."""
+    return [_user(u, code) for u, code in accounts.list_users(db, account.jurisdiction_ids)]
 
 
-@router.post("/users", response_model=s.UserPublic, tags=["accounts"], status_code=201)
-def create_user(body: s.UserCreate, db: Db, account: Account = Depends(require(Permission.MANAGE_USERS))) -> dict:
-    """Create an account in your jurisdiction or below it."""
-    from epitrace.storage.jurisdictions import get_jurisdiction
+@router.post("/users", response_model=s.UserCreated, tags=["accounts"], status_code=201)
+def create_user(body: s.UserCreate, request: Request, db: Db, account: Account = MANAGE) -> dict:
+    """Create an account in your jurisdiction or below it.
 
-    if not Scope(account.jurisdiction_ids).allows(get_jurisdiction(db, body.jurisdiction).id):
-        raise InputError(f"jurisdiction {body.jurisdiction!r} is outside yours ({account.jurisdiction_code})")
-    user = add_user(db, body.username, body.password, role=body.role, jurisdiction_code=body.jurisdiction)
-    return {"username": user.username, "role": user.role, "jurisdiction": body.jurisdiction}
+    A role holding rights yours lacks (personal data, the audit log) gives a pending account, which a second
+    account holding those rights approves (POST /api/users/{username}/approve); without a password you get a
+    one-time first-password link.
+    """
+    made = accounts.request_user(db, account, username=body.username, role=body.role,
+                                 jurisdiction_code=body.jurisdiction, password=body.password, actor=_managing(account))
+    answer = _user(made.user, made.jurisdiction)
+    if made.pending:
+        answer["approval_needed_from"] = (f"an account in {made.jurisdiction} or above whose role holds every right "
+                                          f"of a {made.user.role}")
+    if made.link is not None:
+        answer["password_link"] = _link(request, made.link)
+    return answer
+
+
+@router.get("/users/pending", response_model=list[s.UserPublic], tags=["accounts"])
+def pending_users(db: Db, account: Account = Depends(current_account)) -> list[dict]:
+    """Accounts waiting for an approval you may give (your jurisdiction, rights your role holds)."""
+    return [_user(u, code) for u, code in accounts.pending_for(db, account)]
+
+
+@router.post("/users/{username}/approve", response_model=s.PasswordLink, tags=["accounts"])
+def approve_user(username: Username, request: Request, db: Db, account: Account = Depends(current_account)) -> dict:
+    """Approve a pending account (a second account whose role holds its rights); answers its one-time
+    first-password link, to hand to the account's owner."""
+    return _link(request, accounts.approve_user(db, account, username, actor=actor_of(account, "account approval")))
+
+
+@router.post("/users/{username}/role", response_model=s.UserPublic, tags=["accounts"])
+def change_role(username: Username, body: s.RoleChange, db: Db, account: Account = MANAGE) -> dict:
+    """Change an account's role; a role holding rights yours lacks leaves the account pending approval."""
+    user = accounts.set_role(db, account, username, body.role, actor=_managing(account))
+    return _user(user, _code(db, user))
+
+
+@router.post("/users/{username}/deactivate", response_model=s.UserPublic, tags=["accounts"])
+def deactivate_user(username: Username, db: Db, account: Account = MANAGE) -> dict:
+    """Deactivate an account: its sessions, tokens and links stop working at once."""
+    user = accounts.deactivate_user(db, account, username, actor=_managing(account))
+    return _user(user, _code(db, user))
+
+
+@router.post("/users/{username}/reset-link", response_model=s.PasswordLink, tags=["accounts"])
+def reset_link(username: Username, request: Request, db: Db, account: Account = MANAGE) -> dict:
+    """A one-time link (valid one hour) that sets the account's password; for accounts whose rights you hold."""
+    return _link(request, accounts.create_reset_link(db, account, username, actor=_managing(account)))
+
+
+def _code(db: Session, user: User) -> str:
+    return accounts.code_of(db, user)
+
+
+def _token(row: ApiToken) -> dict:
+    return {"id": row.id, "name": row.name, "created_at": row.created_at, "expires_at": row.expires_at,
+            "revoked": row.revoked}
+
+
+@router.get("/tokens", response_model=list[s.TokenPublic], tags=["accounts"])
+def tokens(db: Db, account: Account = Depends(current_account)) -> list[dict]:
+    """Your API tokens, newest first."""
+    return [_token(row) for row in accounts.list_tokens(db, account.username)]
+
+
+@router.post("/tokens", response_model=s.TokenCreated, tags=["accounts"], status_code=201)
+def create_token(body: s.TokenCreate, db: Db, account: Account = Depends(current_account)) -> dict:
+    """A new API token acting as you, expiring in ``days`` days (90 by default); shown once."""
+    token = accounts.create_api_token(db, account.username, name=body.name, days=body.days,
+                                      actor=_managing(account))
+    row = accounts.list_tokens(db, account.username)[0]
+    return _token(row) | {"token": token}
+
+
+@router.delete("/tokens/{token_id}", response_model=s.TokenPublic, tags=["accounts"])
+def revoke_token(token_id: s.RecordId, db: Db, account: Account = Depends(current_account)) -> dict:
+    """Revoke a token: yours, or (administrators) any of an account in your jurisdiction."""
+    return _token(accounts.revoke_token(db, account, token_id, actor=_managing(account)))
 
 
 feed_router = APIRouter()

@@ -7,19 +7,19 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from epitrace import settings
 from epitrace.api import schemas as s
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.domain.statuses import CaseStatus, TaskKind, TaskStatus
-from epitrace.errors import InputError, TooManyRequests
+from epitrace.errors import InputError
 from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
     SESSION_COOKIE,
-    LoginLimiter,
     actor_of,
     current_account,
     get_db,
@@ -132,7 +132,7 @@ def add_contact(case_id: s.RecordId, body: s.ContactCreate, db: Db, account: Acc
 @router.get("/cases/{case_id}/visits", response_model=list[s.VisitPublic], tags=["cases"])
 def case_visits(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The case's itinerary, each visit with its exposure window (if inside the infectious period)."""
-    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["visits"]
+    return wb.case_visits(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.get("/cases/{case_id}/windows", response_model=list[s.WindowPublic], tags=["cases"])
@@ -144,7 +144,7 @@ def case_windows(case_id: s.RecordId, db: Db, account: Account = READ) -> list[d
 @router.get("/cases/{case_id}/contacts", response_model=list[s.CaseContactPublic], tags=["cases"])
 def case_contacts(case_id: s.RecordId, db: Db, account: Account = READ) -> list[dict]:
     """The contacts the case named, with setting, last exposure and follow-up status."""
-    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))["contacts"]
+    return wb.case_contacts(db, scope_of(account), case_id, actor=actor_of(account))
 
 
 @router.get("/tasks", response_model=s.TasksPublic, tags=["tasks"])
@@ -246,40 +246,31 @@ def review(link_id: s.RecordId, body: s.LinkReview, db: Db, account: Account = D
     return wb.review(db, scope_of(account), link_id, decision=body.decision, actor=actor_of(account))
 
 
-@router.post("/share", response_model=s.Shared, tags=["sharing"])
-def share_upload(db: Db, request: Request, code: str = Form(description="The one-time code from your contact tracer."),
-                 consent: bool = Form(False, description="You agree to share (required)."),
-                 trail: UploadFile | None = File(None, description="Your location history file."),
-                 checkins: UploadFile | None = File(None, description="Your check-ins (JSON saved by the check-in page).")) -> dict:
-    """A case shares their own trail or check-ins with a one-time code (no account; the file is not kept)."""
-    import json as _json
+SHARE_FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["consent"],
+    "properties": {
+        "code": {"type": "string", "maxLength": limits.CODE,
+                 "description": "The one-time code, unless sent as X-Share-Code or ?code=; it must come before the files."},
+        "trail": {"type": "string", "format": "binary", "description": "Your location history file."},
+        "checkins": {"type": "string", "format": "binary",
+                     "description": "Your check-ins (JSON saved by the check-in page)."},
+        "consent": {"type": "boolean", "description": "You agree to share (required)."}}}}}}}
 
-    from epitrace.storage.sharing import share
 
-    limiter: LoginLimiter = request.app.state.login_limiter
-    key = f"share:{request.client.host if request.client else '?'}"
-    if limiter.blocked(key):
-        raise TooManyRequests("too many wrong codes: try again later")
-    presences = None
-    if trail is not None:
-        from epitrace.trails import read_trail
+@router.post("/share", response_model=s.Shared, tags=["sharing"], openapi_extra=SHARE_FORM)
+async def share_upload(request: Request, db: Db,
+                       code: str | None = Query(None, max_length=limits.CODE,
+                                                description="The one-time code (or the X-Share-Code header, or the "
+                                                            "form field code before the files)."),
+                       x_share_code: str | None = Header(None, max_length=limits.CODE,
+                                                         description="The one-time code from your contact tracer.")) -> dict:
+    """A case shares their own trail or check-ins with a one-time code (no account; the file is not kept).
 
-        presences = read_trail(trail.file.read(), name=trail.filename or "trail")
-    stored = None
-    if checkins is not None:
-        from epitrace.checkin import CheckIn
+    The code is checked before the upload is read: send it as the X-Share-Code header, as ?code=, or as the
+    form field ``code`` before the files. A wrong code is a 404 and nothing of the files is read."""
+    from epitrace.service.sharing import receive_share
 
-        try:
-            stored = [CheckIn.from_dict(item) for item in _json.loads(checkins.file.read())]
-        except (ValueError, KeyError, TypeError):
-            raise InputError("the check-ins file is not a list saved by the check-in page") from None
-    if presences is None and stored is None:
-        raise InputError("nothing to share: attach your location history, your check-ins, or both")
-    try:
-        result = share(db, code, trail=presences, checkins=stored, consent=consent)
-    except Exception:
-        limiter.failed(key)
-        raise
+    _, result = await receive_share(request, db, code=x_share_code if x_share_code is not None else code)
     return {"visits_shared": result.visits, "stays_outside_infectious_period": result.stays_outside_period,
             "checkins_shared": result.checkins, "raw_file_kept": False}
 

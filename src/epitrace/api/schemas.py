@@ -10,12 +10,16 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from epitrace.domain import limits
 
-MAX_ID = 2**63 - 1
+MAX_ID = limits.MAX_ID
 """Record ids are 64-bit signed integers in every database epitrace supports."""
 UtcDatetime = Annotated[datetime, AfterValidator(lambda moment: moment if moment.tzinfo else
                                                  moment.replace(tzinfo=timezone.utc))]
 """A stored time (naive UTC in the database) answered as RFC 3339 with its +00:00 offset."""
 RecordId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID, description="A record id.")]
+Day = Annotated[date, Field(ge=limits.FIRST_DATE, le=limits.LAST_DATE)]
+"""A date a person types: within the dates epitrace stores (``domain.limits``); the domain rules narrow it."""
+Moment = Annotated[AwareDatetime, Field(ge=limits.FIRST_MOMENT, le=limits.LAST_MOMENT)]
+"""A time with its UTC offset, within the dates epitrace stores."""
 
 
 class LoginRequest(BaseModel):
@@ -54,9 +58,9 @@ class CasesPublic(BaseModel):
 
 
 class CaseUpdate(BaseModel):
-    onset: date | None = Field(None, description="Symptom onset.")
-    isolation: date | None = Field(None, description="Date the case isolated.")
-    interviewed_on: date | None = Field(None, description="Date of the interview; closes the interview task.")
+    onset: Day | None = Field(None, description="Symptom onset.")
+    isolation: Day | None = Field(None, description="Date the case isolated.")
+    interviewed_on: Day | None = Field(None, description="Date of the interview; closes the interview task.")
     symptoms: str | None = Field(None, max_length=limits.SYMPTOMS, description="Symptoms reported, e.g. 'fever, cough'.")
 
 
@@ -65,8 +69,8 @@ class VisitCreate(BaseModel):
     kind: str = Field("venue", max_length=16, description="home, work, school, venue or other.")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
-    start: AwareDatetime = Field(description="Arrival, ISO-8601 with offset.")
-    end: AwareDatetime = Field(description="Departure, ISO-8601 with offset.")
+    start: Moment = Field(description="Arrival, ISO-8601 with offset.")
+    end: Moment = Field(description="Departure, ISO-8601 with offset.")
     source: str = Field("interview", max_length=16, description="interview, check-in or trail.")
     confirm: bool = Field(False, description="The tracer confirms an unusual visit (longer than 24 hours).")
 
@@ -74,13 +78,13 @@ class VisitCreate(BaseModel):
 class ContactCreate(BaseModel):
     given_name: str = Field(min_length=1, max_length=limits.NAME)
     family_name: str = Field(min_length=1, max_length=limits.NAME)
-    date_of_birth: date | None = None
+    date_of_birth: Day | None = None
     phone: str | None = Field(None, max_length=limits.PHONE)
     national_id: str | None = Field(None, max_length=limits.NATIONAL_ID)
     setting: str = Field(min_length=1, max_length=limits.SETTING, description="household, work, school, venue, ...")
     relationship: str | None = Field(None, max_length=limits.RELATIONSHIP)
-    last_exposure: date
-    identified_on: date | None = Field(None, description="Default: today.")
+    last_exposure: Day
+    identified_on: Day | None = Field(None, description="Default: today.")
     confirm: bool = Field(False, description="The tracer confirms a last exposure outside the case's infectious period.")
 
 
@@ -112,7 +116,7 @@ class TasksPublic(BaseModel):
 
 class TaskResult(BaseModel):
     result: str = Field(min_length=1, max_length=limits.RESULT, description="For tests: positive, negative or inconclusive; otherwise free text.")
-    on: date | None = Field(None, description="Default: today.")
+    on: Day | None = Field(None, description="Default: today.")
 
 
 class PersonsPublic(BaseModel):
@@ -141,19 +145,25 @@ class LinksPublic(BaseModel):
 
 
 class LinkReview(BaseModel):
-    decision: str = Field(pattern="^(confirm|reject)$")
+    decision: str = Field(max_length=limits.CODE, pattern="^(confirm|reject)$")
+
+
+LabValue = Annotated[str, Field(max_length=limits.CSV_FIELD)] | int | float | bool | None
+"""A value of a lab row: text (as in the CSV) or a number; the importer checks each column's length."""
 
 
 class LabRowsRequest(BaseModel):
-    rows: list[dict[str, Any]] = Field(description="Lab results with the CSV's columns, as JSON objects.")
+    rows: list[dict[str, LabValue]] = Field(max_length=limits.CSV_ROWS,
+                                            description="Lab results with the CSV's columns, as JSON objects.")
     dry_run: bool = False
 
 
 class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=limits.USERNAME)
-    password: str = Field(max_length=limits.PASSWORD)
-    role: str = Field(max_length=32)
-    jurisdiction: str = Field(max_length=32)
+    password: str | None = Field(None, max_length=limits.PASSWORD, description=(
+        "Leave out to get a one-time first-password link; must be left out when the account needs approval."))
+    role: str = Field(max_length=limits.CODE)
+    jurisdiction: str = Field(max_length=limits.CODE)
 
 
 class AuditEventPublic(BaseModel):
@@ -164,6 +174,21 @@ class AuditEventPublic(BaseModel):
     record_type: str
     record_id: str
     purpose: str
+
+
+class DenialCount(BaseModel):
+    account: str = Field(description="Who was refused (user:NAME).")
+    day: date = Field(description="The day (UTC).")
+    denials: int = Field(description="Refused out-of-scope accesses that day.")
+
+
+class DenialsPublic(BaseModel):
+    """Refused out-of-scope accesses per account and day, for accounts of your jurisdiction."""
+
+    data: list[DenialCount]
+    count: int = Field(description="How many rows (account and day).")
+    since: date
+    until: date
 
 
 # Records: what the detail and write routes answer.
@@ -352,6 +377,7 @@ class UserPublic(BaseModel):
     role: str
     jurisdiction: str
     active: bool = True
+    pending_approval: bool = False
 
 
 class FeedBatchPublic(BaseModel):
@@ -452,5 +478,37 @@ class Ok(BaseModel):
 
 
 class PublicationReview(BaseModel):
-    decision: str = Field(pattern="^(approve|reject)$")
+    decision: str = Field(max_length=limits.CODE, pattern="^(approve|reject)$")
     acknowledge_warnings: bool = False
+
+
+class PasswordLink(BaseModel):
+    username: str
+    link: str = Field(description="Open once to set the password; shown only in this answer.")
+    expires_at: UtcDatetime
+
+
+class UserCreated(UserPublic):
+    password_link: PasswordLink | None = Field(None, description="When no password was given and none is pending.")
+    approval_needed_from: str | None = Field(None, description="Who must approve a pending account.")
+
+
+class RoleChange(BaseModel):
+    role: str = Field(max_length=limits.CODE)
+
+
+class TokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="What the token is for.")
+    days: int = Field(90, ge=1, le=366, description="Days until the token expires.")
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="Send as Authorization: Bearer TOKEN; shown only in this answer.")

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from epitrace.cli._common import close_engines
+from epitrace.cli._common import close_engines, echo
 from epitrace.cli.analytics import chains_command, rt_command, serial_interval_command
 from epitrace.cli.cases import cases_app, contacts_app, visits_app
 from epitrace.cli.check import check_command
@@ -72,7 +72,7 @@ def _reporting_errors(callback: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return callback(*args, **kwargs)
         except EpitraceError as error:
-            typer.echo(f"Error: {error.message}", err=True)
+            echo(f"Error: {error.message}", err=True)
             raise typer.Exit(error.exit_code) from None
         finally:
             close_engines()

@@ -14,13 +14,30 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import Engine
 
+from epitrace.domain import limits
 from epitrace.errors import InputError
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import make_engine, require_initialised
 
-console = Console(soft_wrap=True)
+
+class _PlainConsole(Console):
+    """Rich output that never reads data as markup, emoji codes or highlights, and prints no
+    control or bidirectional characters from it (issue 10, point 5): a name such as
+    ``[link=https://evil]x[/link]`` prints as typed. Style what the command says with ``Text``."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        super().print(*(limits.terminal_text(o, lines=True) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+console = _PlainConsole(soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def echo(message: str, *, err: bool = False) -> None:
+    """``typer.echo`` of a message that may quote data: without control or bidirectional characters."""
+    typer.echo(limits.terminal_text(message, lines=True), err=err)
 
 
 _opened: list[Engine] = []
@@ -95,11 +112,13 @@ def emit(rows: Sequence[dict[str, Any]], fmt: OutputFormat, *, title: str | None
         if rows:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows([{k: _plain(v) for k, v in r.items()} for r in rows])
+            # A cell a spreadsheet would run as a formula starts with ' (domain.limits.spreadsheet_cell).
+            writer.writerows([{k: limits.spreadsheet_cell(_plain(v)) for k, v in r.items()} for r in rows])
     else:
         table = Table(title=title)
         for column in rows[0] if rows else ["(none)"]:
             table.add_column(str(column))
         for row in rows:
-            table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
+            # Text cells, never markup: data cannot colour the terminal or add links to it.
+            table.add_row(*(Text(limits.terminal_text("" if v is None else str(_plain(v)))) for v in row.values()))
         console.print(table)

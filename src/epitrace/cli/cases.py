@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.text import Text
 
 from epitrace import settings
 from epitrace.cli._common import (
@@ -15,6 +16,7 @@ from epitrace.cli._common import (
     parse_date,
     parse_datetime,
 )
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.statuses import CaseStatus
 from epitrace.storage import workbench as wb
@@ -78,8 +80,9 @@ def cases_show(case_id: int = typer.Argument(help="Case id.")) -> None:
     with write_session(engine()) as session:
         case = wb.case_detail(session, EVERYWHERE, case_id, actor=cli_actor())
     person = case["person"]
-    console.print(f"[bold]Case {case['id']}[/bold] {person['name']} (person {person['id']}, born {person['date_of_birth']}) "
-                  f"— {case['status']}")
+    console.print(Text.assemble((f"Case {case['id']}", "bold"),
+                                f" {limits.terminal_text(person['name'])} (person {person['id']}, born "
+                                f"{person['date_of_birth']}) — {case['status']}"))
     console.print(f"Reported {case['reported_on']}; specimen {case['specimen_date']}; onset {case['onset']}; "
                   f"isolation {case['isolation']}; interviewed {case['interviewed_on']}")
     if case["infectious_period"]:

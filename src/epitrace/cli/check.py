@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from epitrace import settings
+from epitrace.cli._common import echo
 from epitrace.errors import InputError
 
 
@@ -43,9 +44,9 @@ def check_command(
 
         try:
             stored = [CheckIn.from_dict(item) for item in json.loads(checkins.read_text(encoding="utf-8"))]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:  # RecursionError: nested too deep
             raise InputError(f"{checkins.name} is not a list of check-ins saved by the check-in page: {exc}") from None
     key_text = Path(public_key).read_text() if public_key and Path(public_key).is_file() else public_key
     result = self_check(load_feed(feed), trail=presences, checkins=stored, public_key=key_text, today=settings.today(),
                         min_overlap_s=min_overlap_minutes * 60)
-    typer.echo(describe(result))
+    echo(describe(result))  # place names come from the feed, which anyone may serve

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from epitrace import settings
-from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, emit, engine
+from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, echo, emit, engine
 from epitrace.errors import InputError
 from epitrace.storage.db import read_session, write_session
 from epitrace.storage.scope import EVERYWHERE
@@ -149,6 +149,8 @@ def load_feed(source: str) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise InputError(f"{path.name} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path.name} nests JSON too deeply to be a feed: fetch the feed again") from None
 
 
 @feed_app.command("verify")
@@ -166,7 +168,7 @@ def verify(source: str = typer.Argument(help="Feed file or URL."),
     key_text = Path(public_key).read_text() if public_key and Path(public_key).is_file() else public_key
     result = verify_feed(load_feed(source), public_key=key_text)
     if not result.ok:
-        typer.echo(f"Error: the feed does not verify: {result.problem}", err=True)
+        echo(f"Error: the feed does not verify: {result.problem}", err=True)
         raise typer.Exit(1)
     console.print(f"The feed verifies: {result.batches} batch(es), signatures checked against {result.key_source}.")
 

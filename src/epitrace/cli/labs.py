@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from epitrace import settings
-from epitrace.cli._common import cli_actor, engine
+from epitrace.cli._common import cli_actor, echo, engine
 from epitrace.errors import ImportRejected, InputError
 from epitrace.intake.labs import LabFile, import_lab_file, read_lab_csv, write_errors_csv
 from epitrace.storage.db import savepoint, write_session
@@ -44,36 +44,36 @@ def import_labs(
         report = _import(lab_file, source=str(file), sha256=hashlib.sha256(data).hexdigest(), dry_run=dry_run)
     except ImportRejected as rejected:
         _reject(rejected, errors_path, again="import the file again", dry_run=dry_run)
-    typer.echo(describe_report(report, source=file.name, dry_run=dry_run))
+    echo(describe_report(report, source=file.name, dry_run=dry_run))
     if errors_path.exists():
         if dry_run:  # a dry run writes nothing, and deletes nothing either
-            typer.echo(f"{errors_path} is from an earlier attempt; it is removed when the file is imported.", err=True)
+            echo(f"{errors_path} is from an earlier attempt; it is removed when the file is imported.", err=True)
         else:
             errors_path.unlink()  # stale list from an earlier failed attempt
 
 
 def _reject(rejected: ImportRejected, errors_path: Path, *, again: str, dry_run: bool = False) -> None:
     """Print the problems and exit 1; all of them go to FILE.errors.csv, or (dry run) all to stderr."""
-    typer.echo(f"Error: {rejected.message}", err=True)
+    echo(f"Error: {rejected.message}", err=True)
     if dry_run:
         for error in rejected.errors:
-            typer.echo(f"  {error}", err=True)
-        typer.echo(f"Dry run: nothing was written; without --dry-run these problems would also be written to "
+            echo(f"  {error}", err=True)
+        echo(f"Dry run: nothing was written; without --dry-run these problems would also be written to "
                    f"{errors_path}. Fix them and {again}.", err=True)
         raise typer.Exit(1)
     for error in rejected.errors[:MAX_ERRORS_SHOWN]:
-        typer.echo(f"  {error}", err=True)
+        echo(f"  {error}", err=True)
     try:
         write_errors_csv(str(errors_path), rejected.errors)
     except OSError as exc:
         for error in rejected.errors[MAX_ERRORS_SHOWN:]:
-            typer.echo(f"  {error}", err=True)
-        typer.echo(f"Could not write the list of problems to {errors_path} ({exc.strerror or exc}); all are listed "
+            echo(f"  {error}", err=True)
+        echo(f"Could not write the list of problems to {errors_path} ({exc.strerror or exc}); all are listed "
                    f"above. Fix them and {again}.", err=True)
         raise typer.Exit(1) from None
     if len(rejected.errors) > MAX_ERRORS_SHOWN:
-        typer.echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
-    typer.echo(f"All problems are listed in {errors_path}; fix them and {again}.", err=True)
+        echo(f"  ... and {len(rejected.errors) - MAX_ERRORS_SHOWN} more", err=True)
+    echo(f"All problems are listed in {errors_path}; fix them and {again}.", err=True)
     raise typer.Exit(1)
 
 
@@ -151,7 +151,7 @@ def import_venue_records(
             )
     except ImportRejected as rejected:
         _reject(rejected, errors_path, again="screen the file again")
-    typer.echo(
+    echo(
         f"Screened {report.rows} record(s) from {file.name} against window {report.window_id} ({report.place}): "
         f"{report.matched} overlapped it and became contacts ({report.new_contacts} new); the other "
         f"{report.rows - report.matched - report.own_records} were discarded, not stored"

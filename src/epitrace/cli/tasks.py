@@ -11,10 +11,9 @@ from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console
 from epitrace.cli.cases import more_than_shown
 from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.storage import workbench as wb
-from epitrace.storage.cases import register_positive
 from epitrace.storage.db import write_session
 from epitrace.storage.scope import EVERYWHERE
-from epitrace.storage.tasks import close_task, get_task
+from epitrace.storage.tasks import get_task
 
 tasks_app = typer.Typer(help="Follow-up tasks: interviews, notifications, tests and symptom checks.")
 
@@ -73,16 +72,11 @@ def tasks_done(
     """
     done_on = parse_date(on, option="--on") or settings.today()
     with write_session(engine()) as session:
-        task = get_task(session, task_id)
-        if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
-            outcome = register_positive(
-                session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id, specimen_on=done_on,
-                result_on=done_on, test_type="reported to tracer", evidence=f"Positive test recorded on task {task.id}",
-                actor=cli_actor(),
-            )
-            if task.status == "open":
-                close_task(session, task, result="positive", on=done_on, actor=cli_actor())
-            console.print(f"Task {task.id}: positive; case {outcome.case.id} " + ("opened and linked to its source." if outcome.created else "updated."))
+        task = get_task(session, task_id)  # (its message says how to list the tasks)
+        # The same function as the API and the pages: a closed task is refused with its state (issue 10).
+        recorded = wb.record_task_result(session, EVERYWHERE, task_id, actor=cli_actor(), result=result, on=done_on)
+        if recorded["case_id"] is not None:
+            console.print(f"Task {task_id}: positive; case {recorded['case_id']} "
+                          + ("opened and linked to its source." if recorded["new_case"] else "updated."))
             return
-        close_task(session, task, result=result, on=done_on, actor=cli_actor())
         console.print(f"Task {task.id} ({task.kind}) done: {task.result}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from epitrace.domain import limits
 from epitrace.domain.periods import InfectiousPeriod
 from epitrace.errors import NeedsConfirmation, RuleViolation
 
@@ -30,7 +31,9 @@ def _iso(day: date) -> str:
 
 
 def not_in_future(label: str, day: date | None, *, today: date) -> None:
-    """Refuse a date after ``today``: what is recorded has already happened."""
+    """Refuse a date after ``today``: what is recorded has already happened (and one outside the
+    dates epitrace stores, ``limits.FIRST_DATE`` to ``LAST_DATE``)."""
+    limits.day(label, day)
     if day is not None and day > today:
         raise RuleViolation(f"{label} {_iso(day)} is in the future (today is {_iso(today)}): "
                             "record the date it happened")
@@ -78,6 +81,8 @@ def case_dates(*, onset: date | None, isolation: date | None, interviewed_on: da
 
 def last_exposure(day: date, *, identified_on: date, period: InfectiousPeriod | None, confirmed: bool = False) -> None:
     """A contact's last exposure is not after the day they were identified, and within the infectious period."""
+    limits.day("last exposure", day)
+    limits.day("identified on", identified_on)
     if day > identified_on:
         raise RuleViolation(f"last exposure {_iso(day)} is after the contact was identified ({_iso(identified_on)}): "
                             "give the last day they were together, which has already happened")
@@ -89,6 +94,8 @@ def last_exposure(day: date, *, identified_on: date, period: InfectiousPeriod | 
 
 def visit_times(start: datetime, end: datetime, *, now: datetime, confirmed: bool = False) -> None:
     """An itinerary visit ends after it starts, not in the future, and lasts at most a day unless confirmed."""
+    limits.day("visit start", start)
+    limits.day("visit end", end)
     if end <= start:
         raise RuleViolation(f"visit end {end.isoformat()} is not after its start {start.isoformat()}: "
                             "visits are [start, end) with end later than start")

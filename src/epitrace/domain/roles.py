@@ -45,3 +45,26 @@ def can(role: str, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[Role(role)]
     except ValueError:
         return False
+
+
+def permissions_of(role: str) -> frozenset[Permission]:
+    """Every permission ``role`` holds (none for an unknown role)."""
+    try:
+        return ROLE_PERMISSIONS[Role(role)]
+    except ValueError:
+        return frozenset()
+
+
+def missing_rights(holder: str, role: str) -> frozenset[Permission]:
+    """The permissions of ``role`` that ``holder`` does not hold itself.
+
+    An account may give another account only rights it holds: a role is granted alone when this is
+    empty, and otherwise needs an approver whose role leaves it empty (see
+    ``storage.accounts.request_user``).
+    """
+    return permissions_of(role) - permissions_of(holder)
+
+
+def needs_personal_rights(role: str) -> bool:
+    """Whether accounts of ``role`` read personal data."""
+    return Permission.READ_PERSONAL in permissions_of(role)

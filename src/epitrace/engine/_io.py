@@ -8,7 +8,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from epitrace.domain import limits
 from epitrace.errors import InputError
+from epitrace.files import open_private
 
 FORMATS = (".csv", ".parquet")
 ID_COLUMNS = ("person_id", "window_id", "venue_id")
@@ -60,9 +62,19 @@ def iter_table(path: str | Path, *, chunk_rows: int = 2_000_000) -> Iterator[pl.
 
 
 def write_table(frame: pl.DataFrame, path: str | Path) -> None:
-    """Write CSV or Parquet by extension."""
+    """Write CSV or Parquet by extension, owner-only (exposures and presences are personal: issue 10)."""
     path = Path(path)
-    if _format(path) == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_csv(path)
+    with open_private(path, "wb") as handle:
+        if _format(path) == ".parquet":
+            frame.write_parquet(handle)
+        else:
+            spreadsheet_safe(frame).write_csv(handle)
+
+
+def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with text a spreadsheet would run as a formula prefixed with ``'``, the rule of
+    ``domain.limits.spreadsheet_cell`` for whole columns (numbers, and text that is only a number, unchanged)."""
+    columns = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    risky = [(pl.col(c).str.contains(f"^{limits.FORMULA_START.pattern}")
+              & ~pl.col(c).str.contains(f"^(?:{limits.PLAIN_NUMBER.pattern})$"), c) for c in columns]
+    return frame.with_columns(pl.when(r).then(pl.lit("'") + pl.col(c)).otherwise(pl.col(c)).alias(c) for r, c in risky)

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from epitrace.errors import ConfigurationError, InputError
+from epitrace.files import write_private_bytes
 
 FORMAT = "epitrace-feed/1"
 GENESIS = "0" * 64
@@ -34,8 +35,9 @@ def generate_key(path: Path) -> str:
     if path.exists():
         raise InputError(f"{path} already exists: a signing key is never overwritten; choose another path")
     key = Ed25519PrivateKey.generate()
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    path.chmod(0o600)
+    # Created owner-only, not narrowed after the key is in it.
+    write_private_bytes(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
     return public_key_text(key.public_key())
 
 

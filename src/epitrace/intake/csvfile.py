@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from epitrace.domain import limits
 from epitrace.domain.identity import normalise_name
 from epitrace.errors import ImportRejected
 
@@ -22,10 +23,6 @@ SHOWN_VALUE = 60
 """Longest value echoed back in an error; longer ones are cut with "…"."""
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# C0 controls other than tab, line feed and carriage return, DEL, a byte order mark inside the
-# text, and lone surrogates (only possible from JSON): databases refuse or mangle them, they are
-# invisible in most editors, and no laboratory means them.
-FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufeff\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,9 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
 
     The header is the first row that is not blank; ``line`` is where a row starts in the file (a
     quoted value may span lines). Rows whose cells are all blank are left out: spreadsheets add
-    them at the end of an export.
+    them at the end of an export. A file over the limits of ``domain.limits`` (columns, rows, the
+    length of one value) is refused at the first row past one, naming the row, the column and the
+    limit.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     header: list[str] | None = None
@@ -95,22 +94,62 @@ def read_csv_rows(text: str, *, source: str) -> CsvRows:
     start = 1
     try:
         for cells in reader:
+            _check_size(source, start, cells, header)
             if any(c.strip() for c in cells):
                 if header is None:
                     # A byte order mark may also come after blank lines (files joined by a tool).
                     header = [c.strip().lstrip("\ufeff").strip() for c in cells]
                 else:
+                    if len(rows) == limits.CSV_ROWS:
+                        raise ImportRejected(
+                            f"{source} has more than {limits.CSV_ROWS:,} rows (row {start} is one too many): split it "
+                            f"into files of at most {limits.CSV_ROWS:,} rows and import each",
+                            errors=[RowError(start, "", "", f"more than {limits.CSV_ROWS:,} rows in one file")])
                     rows.append((start, cells))
             start = reader.line_num + 1
-    except csv.Error as exc:
-        # The only error the default dialect raises on text: a value over the field size limit,
-        # which in a lab or venue file means a quote that is never closed.
+    except csv.Error:
+        # The only error the default dialect raises on text: a value over csv's own field limit
+        # (131,072, left as it is: the trail reader and its JavaScript twin rely on it), which
+        # means a quote that is never closed. Shorter values over CSV_FIELD are named by column below.
+        over = f"a value is longer than {csv.field_size_limit():,} characters; at most {limits.CSV_FIELD:,} are read"
         raise ImportRejected(
-            f"{source} cannot be read as CSV from line {start}: {exc}; a value that long usually means a "
-            "quote (\") that is never closed: close it, or remove the stray quote",
-            errors=[RowError(start, "", "", f"cannot read CSV ({exc}); check for a quote that is never closed")],
+            f"{source} row {start}: {over}: a value that long usually means a quote (\") that is never closed: close "
+            "it, or remove the stray quote",
+            errors=[RowError(start, "", "", f"{over} (check for a quote that is never closed)")],
         ) from None
     return CsvRows(header or [], rows)
+
+
+def _check_size(source: str, line: int, cells: list[str], header: list[str] | None) -> None:
+    """Refuse a row with more columns, or a longer value, than ``domain.limits`` allows."""
+    if len(cells) > limits.CSV_COLUMNS:
+        what = "the header" if header is None else f"row {line}"
+        raise ImportRejected(
+            f"{source}: {what} has {len(cells):,} columns; at most {limits.CSV_COLUMNS} are read: remove the "
+            "extra columns",
+            errors=[RowError(line, "", "", f"{len(cells):,} columns; at most {limits.CSV_COLUMNS}")])
+    for position, cell in enumerate(cells):
+        if len(cell) > limits.CSV_FIELD:
+            named = header is not None and position < len(header) and header[position]
+            column = shorten(header[position]) if named else f"column {position + 1}"  # type: ignore[index]
+            raise ImportRejected(
+                f"{source} row {line}, {column}: a value of {len(cell):,} characters; at most {limits.CSV_FIELD:,} are "
+                "read: a value that long usually means a quote (\") that is never closed: close it, or remove the "
+                "stray quote",
+                errors=[RowError(line, column, shorten(cell), f"{len(cell):,} characters; at most {limits.CSV_FIELD:,} "
+                                 "are read (check for a quote that is never closed)")])
+
+
+def header_problems(header: list[str], columns: tuple[str, ...]) -> list[RowError]:
+    """The header's duplicate ``columns`` and its names that are not ``columns``, as errors on line 1.
+
+    Blank names (a spreadsheet's empty trailing columns) are not names and pass.
+    """
+    expected = ", ".join(columns)
+    unknown = [RowError(1, shorten(name), "", f"column {shorten(name)!r} is not one epitrace reads; expected only "
+                        f"{expected}: remove the column or correct its name")
+               for name in dict.fromkeys(c for c in header if c and c not in columns)]
+    return [*duplicate_columns(header, columns), *unknown]
 
 
 def duplicate_columns(header: list[str], columns: tuple[str, ...]) -> list[RowError]:
@@ -150,16 +189,16 @@ def cells_to_record(
     return {c: (cells[index[c]].strip() if c in index and index[c] < len(cells) else "") for c in columns}, None
 
 
-def text_problem(value: str, *, limit: int, name: bool = False) -> str | None:
+def text_problem(value: str, *, limit: int, name: bool = False, multiline: bool = False) -> str | None:
     """Why ``value`` cannot be stored as text (forbidden character, too long), or None.
 
-    A ``name`` must also fit once normalised for matching: NFKD spells some characters out
-    (one ligature can become 18 letters).
+    The characters refused are ``domain.limits``'s, one rule for every way in; ``multiline``
+    values (an address) may hold tabs and line breaks. A ``name`` must also fit once normalised
+    for matching: NFKD spells some characters out (one ligature can become 18 letters).
     """
-    bad = FORBIDDEN.search(value)
-    if bad:
-        return (f"contains the invisible character U+{ord(bad.group()):04X} at position {bad.start() + 1}; "
-                "remove it (retype the value if your editor does not show it)")
+    problem = limits.character_problem(value, multiline=multiline)
+    if problem:
+        return problem
     if len(value) > limit:
         return (f"is {len(value):,} characters long; at most {limit:,} are expected: check for a quote that is "
                 "never closed or values in the wrong column")
@@ -170,7 +209,7 @@ def text_problem(value: str, *, limit: int, name: bool = False) -> str | None:
 
 
 def parse_iso_date(raw: str) -> date | None:
-    """A YYYY-MM-DD date in ASCII digits, or None."""
+    """A YYYY-MM-DD date in ASCII digits, or None (see ``limits.date_problem`` for its range)."""
     if not ISO_DATE.fullmatch(raw):
         return None
     try:

@@ -22,12 +22,13 @@ from epitrace import settings
 from epitrace.domain import limits
 from epitrace.domain.statuses import LabResultValue, Sex
 from epitrace.errors import ImportRejected
+from epitrace.files import open_private
 from epitrace.intake.csvfile import (
     RowError,
     cells_to_record,
     column_index,
     decode_csv_bytes,
-    duplicate_columns,
+    header_problems,
     parse_iso_date,
     read_csv_rows,
     shorten,
@@ -72,6 +73,7 @@ LAB_COLUMNS = (
 OPTIONAL_COLUMNS = frozenset({"sex", "phone", "national_id", "address"})
 DATE_COLUMNS = ("collected_on", "resulted_on", "date_of_birth")
 NAME_COLUMNS = frozenset({"given_name", "family_name"})
+MULTILINE_COLUMNS = frozenset({"address"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
 MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": limits.NAME, "family_name": limits.NAME,
               "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": 32}
@@ -138,12 +140,13 @@ def import_lab_file(
     Raises ImportRejected (and writes nothing) listing every problem together: the file's format
     problems, unknown or out-of-scope jurisdictions, and conflicts with stored or earlier rows.
     """
-    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope)
+    check = check_lab_records(session, [(r.row, r.content, r.lab_row) for r in lab_file.records], scope=scope,
+                              actor=actor)
     rejected = lab_file.rejection(RowError(*problem) for problem in check.problems)
     if rejected is not None:
         raise rejected
     return write_lab_rows(session, check, rows=len(lab_file.rows), source=source or lab_file.source, sha256=sha256,
-                          actor=actor)
+                          actor=actor, scope=scope)
 
 
 def sort_errors(errors: Iterable[RowError]) -> list[RowError]:
@@ -169,7 +172,7 @@ def read_lab_csv(data: bytes, *, source: str, today: date | None = None) -> LabF
     index = column_index(table.header)
     missing = tuple(c for c in LAB_COLUMNS if c not in table.header)
     header_errors = [
-        *duplicate_columns(table.header, LAB_COLUMNS),
+        *header_problems(table.header, LAB_COLUMNS),
         *(RowError(1, column, "", f"missing column {column!r}; add it to the header row (it may be empty "
                    "in rows where it is optional)") for column in missing),
     ]
@@ -240,12 +243,16 @@ def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tu
             else:
                 errors.append(RowError(line, column, "", f"{column} is required but empty; fill it in"))
             continue
-        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS)
+        problem = text_problem(raw, limit=MAX_LENGTH.get(column, OTHER_MAX_LENGTH), name=column in NAME_COLUMNS,
+                               multiline=column in MULTILINE_COLUMNS)
         if problem:
             errors.append(RowError(line, column, shorten(raw), problem))
         elif column in DATE_COLUMNS:
-            if parse_iso_date(raw) is None:
+            day = parse_iso_date(raw)
+            if day is None:
                 errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
+            elif limits.date_problem(day):
+                errors.append(RowError(line, column, raw, limits.date_problem(day)))  # type: ignore[arg-type]
             else:
                 content[column] = raw
         elif column == "result":
@@ -303,9 +310,9 @@ def _check_date_order(line: int, content: dict[str, str | None], latest_allowed:
 
 
 def write_errors_csv(path: str, errors: list[RowError]) -> None:
-    """Write ``row, column, value, reason`` for each error."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    """Write ``row, column, value, reason`` for each error; owner-only (the values can be names: issue 10)."""
+    with open_private(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["row", "column", "value", "reason"])
-        for error in errors:
-            writer.writerow([error.row, error.column, error.value, error.reason])
+        for error in errors:  # values come from the file: a formula in one is written as text
+            writer.writerow([limits.spreadsheet_cell(v) for v in (error.row, error.column, error.value, error.reason)])

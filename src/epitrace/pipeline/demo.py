@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from epitrace.errors import InputError
+from epitrace.files import private_dir
 from epitrace.pipeline.evaluation import DemoSummary, summarise
 from epitrace.pipeline.report import summary_html
 from epitrace.pipeline.simulation import TRACER, Simulation, TeamBehaviour
@@ -33,7 +34,7 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
     from epitrace.synth import SynthConfig, generate  # numpy-heavy; only needed here
 
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)  # the database and the report in it are personal (synthetic here, but the same code): 0700
     db_path = out / "epitrace.db"
     for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
         stale.unlink(missing_ok=True)
@@ -97,7 +98,10 @@ def _serve(engine, *, last_day, host: str, port: int) -> None:  # type: ignore[n
     os.environ["EPITRACE_TODAY"] = last_day.isoformat()  # the synthetic outbreak's "today"
     console.print(table)
     console.print(f"Serving the synthetic outbreak on http://{host}:{port}/ as of {last_day} (Ctrl+C to stop).")
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    from epitrace.service.auth import uvicorn_proxy_options
+
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning",
+                **uvicorn_proxy_options())  # type: ignore[arg-type]
 
 
 def _print_summary(summary: DemoSummary) -> None:

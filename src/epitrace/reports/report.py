@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from sqlalchemy.orm import Session
 
 from epitrace.analytics.defaults import DEFAULT_SI_MEAN, DEFAULT_SI_SD
+from epitrace.files import open_private, private_dir, write_private_bytes, write_private_text
 from epitrace.reports.figures import chains_figure, epicurve_figure, rt_figure
 from epitrace.storage import aggregates
 from epitrace.storage.audit import Actor
@@ -47,7 +48,7 @@ def build_report(session: Session, out_dir: Path, options: ReportOptions, *, sco
 
     The report covers ``scope`` only; reading it writes one audit entry.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)  # the report's files are owner-only, like every file epitrace writes (issue 10)
     released = aggregates.overview(session, scope, actor=actor, today=options.today, by=options.by,  # type: ignore[arg-type]
                                    si_mean=options.si_mean, si_sd=options.si_sd, name="report")
     t = released.threshold
@@ -77,16 +78,16 @@ def build_report(session: Session, out_dir: Path, options: ReportOptions, *, sco
     for name, fig in figures.items():
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png")
-        (out_dir / f"{name}.png").write_bytes(buffer.getvalue())
+        write_private_bytes(out_dir / f"{name}.png", buffer.getvalue())
         images[name] = base64.b64encode(buffer.getvalue()).decode()
-    (out_dir / "report.json").write_text(json.dumps(released.tables(), indent=2, default=str) + "\n", encoding="utf-8")
+    write_private_text(out_dir / "report.json", json.dumps(released.tables(), indent=2, default=str) + "\n")
     env = Environment(loader=PackageLoader("epitrace.reports"), autoescape=select_autoescape())
     html = env.get_template("report.html").render(
         options=options, images=images, kpis=kpi_rows, clusters=clusters, notes=notes, threshold=t,
         total_cases=curve.total, jurisdiction=released.jurisdiction,
     )
     path = out_dir / "report.html"
-    path.write_text(html, encoding="utf-8")
+    write_private_text(path, html)
     _write_pdf(out_dir / "report.pdf", figures, kpi_rows, clusters, options)
     for fig in figures.values():
         fig.clf()
@@ -112,7 +113,7 @@ def format_kpi(row: dict) -> dict:
 def _write_pdf(path: Path, figures: dict[str, Figure], kpi_rows: list[dict], clusters: list[dict], options: ReportOptions) -> None:
     import matplotlib.pyplot as plt
 
-    with PdfPages(path) as pdf:
+    with open_private(path, "wb") as handle, PdfPages(handle) as pdf:
         for fig in figures.values():
             pdf.savefig(fig)
         for title, columns, rows in (

@@ -12,8 +12,18 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from epitrace.domain.roles import Permission, can
-from epitrace.errors import Forbidden, TooManyRequests, Unauthorized
-from epitrace.storage.accounts import Account, account_for_session, account_for_token, authenticate, start_session
+from epitrace.errors import ConfigurationError, Forbidden, Unauthorized
+from epitrace.settings import Settings
+from epitrace.storage import signin
+from epitrace.storage.accounts import (
+    Account,
+    account_for_session,
+    account_for_token,
+    rehash_if_needed,
+    start_session,
+    usable_user,
+    verify_password,
+)
 from epitrace.storage.audit import Actor
 from epitrace.storage.db import write_session
 from epitrace.storage.scope import Scope
@@ -31,7 +41,11 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 class LoginLimiter:
-    """At most ``attempts`` failed log-ins per account and per address in ``window_s`` seconds."""
+    """At most ``attempts`` failures per key in ``window_s`` seconds, in this process's memory.
+
+    Used for one-time share codes only; staff sign-ins are limited in the database (``storage.signin``),
+    so parallel requests and several workers cannot overrun them.
+    """
 
     def __init__(self, attempts: int = 5, window_s: int = 900) -> None:
         self.attempts, self.window_s = attempts, window_s
@@ -57,22 +71,60 @@ class LoginLimiter:
             self.failures.pop(key, None)
 
 
-def sign_in(db: Session, request: Request, username: str, password: str) -> tuple[str, Account]:
-    """A new session token and its account; rate-limited, one answer for any wrong name or password.
+def client_address(request: Request) -> str:
+    """The address a request came from, as the server reports it.
 
-    Shared by the API and the sign-in page.
+    ``epitrace serve`` lets uvicorn rewrite it from ``X-Forwarded-For`` only for the proxies in
+    ``EPITRACE_TRUSTED_PROXIES`` (:func:`uvicorn_proxy_options`); with none configured a client's own
+    ``X-Forwarded-For`` is ignored, even from 127.0.0.1.
     """
-    limiter: LoginLimiter = request.app.state.login_limiter
-    keys = (f"user:{username}", f"ip:{request.client.host if request.client else '?'}")
-    wait = limiter.blocked(*keys)
-    if wait:
-        raise TooManyRequests(f"too many failed sign-ins: try again in {wait // 60 + 1} minute(s)",
-                              headers={"Retry-After": str(wait)})
-    user = authenticate(db, username, password)
-    if user is None:
-        limiter.failed(*keys)
+    return request.client.host if request.client else "unknown"
+
+
+def trusted_proxies(settings: Settings | None = None) -> list[str]:
+    """The configured proxies (addresses or networks), refusing values that are neither."""
+    import ipaddress
+
+    raw = (settings or Settings.from_env()).trusted_proxies
+    proxies = [item.strip() for item in raw.split(",") if item.strip()]
+    for item in proxies:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(f"EPITRACE_TRUSTED_PROXIES holds {item!r}, which is not an address or network: "
+                                     "expected e.g. 10.0.0.5 or 10.0.0.0/24, comma-separated, or unset it") from None
+    return proxies
+
+
+def uvicorn_proxy_options(settings: Settings | None = None) -> dict[str, object]:
+    """Keyword arguments for ``uvicorn.run``: forwarded headers only from the configured proxies.
+
+    uvicorn by default trusts ``X-Forwarded-For`` from 127.0.0.1, which would let anyone connecting
+    through a local port choose their own address key for the sign-in limiter.
+    """
+    proxies = trusted_proxies(settings)
+    return {"proxy_headers": True, "forwarded_allow_ips": ",".join(proxies)} if proxies else {"proxy_headers": False}
+
+
+def sign_in(db: Session, request: Request, username: str, password: str) -> tuple[str, Account]:
+    """A new session token and its account; throttled, one answer for any wrong name or password.
+
+    Shared by the API and the sign-in page. The attempt is counted in its own committed transaction
+    before the hash is verified, outside any write lock (``storage.signin`` explains the throttle);
+    the session is created in the request's transaction ``db``, which must not have run a statement yet
+    (on SQLite its first statement takes the write lock, which the count's own transaction then waits for).
+    """
+    engine: Engine = request.app.state.engine
+    attempt = signin.begin_attempt(engine, username, client_address(request))
+    if not verify_password(attempt.password_hash, password):
+        signin.attempt_failed(engine, attempt)
         raise Unauthorized("wrong user name or password")
-    limiter.succeeded(*keys)
+    user = usable_user(db, attempt.user_id)
+    if user is None:
+        signin.attempt_failed(engine, attempt)
+        raise Unauthorized("wrong user name or password")
+    signin.attempt_succeeded(db, attempt)
+    rehash_if_needed(db, user.id, password)
     token, _ = start_session(db, user)
     db.flush()
     account = account_for_session(db, token)

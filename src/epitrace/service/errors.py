@@ -42,7 +42,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((400, "A value is wrong: the message names it and the fix."), (401, "Not signed in."),
                          (403, "The role may not do this."), (404, "No such record in your jurisdiction."),
-                         (409, "Contradicts what is stored."), (422, "The request or file failed validation."),
+                         (409, "Contradicts what is stored."),
+                         (413, "The request body or file is over the size limit."), (422, "The request or file failed validation."),
                          (429, "Too many attempts."), (500, "An error in epitrace (logged without personal data)."),
                          (503, "Not set up on this server."))
 }
@@ -92,6 +93,12 @@ def _stack_without_data(exc: BaseException) -> str:
     return "\n".join([f"{type(exc).__module__}.{type(exc).__qualname__} (message withheld)", *lines])
 
 
+def error_response(request: Request, exc: EpitraceError) -> Response:
+    """The one-shape answer to ``exc`` where no exception handler runs (a middleware): JSON, or the
+    error page for a browser."""
+    return _respond(request, exc.status, exc.message, exc.items(), dict(exc.headers))
+
+
 PageRenderer = Callable[[Request, int, str, str], Response]
 """(request, status, title, message) -> the error page; the pages give theirs to ``install``."""
 
@@ -108,16 +115,38 @@ def install(app: FastAPI, *, render_error_page: PageRenderer) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        items = [ErrorItem(field=".".join(str(p) for p in e["loc"]), reason=e["msg"]) for e in exc.errors()]
+        items = [ErrorItem(field=".".join(str(p) for p in e["loc"]),
+                           reason=_json_invalid(e) if e.get("type") == "json_invalid" else e["msg"]) for e in exc.errors()]
         first = items[0] if items else ErrorItem(field="request", reason="invalid")
         return _respond(request, 422, f"{first.field}: {first.reason}", items)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        # Only the framework raises these (no route, wrong method): epitrace raises EpitraceError.
-        return _respond(request, exc.status_code, str(exc.detail), None, getattr(exc, "headers", None))
+        # Only the framework raises these (no route, wrong method, a body it cannot parse): epitrace
+        # raises EpitraceError.
+        message = _unparsable_body(exc.__cause__) if exc.status_code == 400 else None
+        return _respond(request, exc.status_code, message or str(exc.detail), None, getattr(exc, "headers", None))
 
     app.exception_handler(Exception)(unexpected)
+
+
+def _json_invalid(error: dict[str, Any]) -> str:
+    where = error["loc"][-1]
+    detail = (error.get("ctx") or {}).get("error", "")
+    return f"the body is not valid JSON at character {where} ({detail}): send a JSON object"
+
+
+def _unparsable_body(cause: BaseException | None) -> str | None:
+    """Why FastAPI could not parse a request body, in words (it says only "error parsing the body")."""
+    if isinstance(cause, RecursionError):
+        return "the body nests JSON too deeply to read: send a flat JSON object"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the body is not UTF-8 text (byte 0x{cause.object[cause.start:cause.start + 1].hex()} at offset {cause.start}): send UTF-8 JSON"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the body has a number with more than 4,300 digits: send ids and counts as ordinary numbers"
+    if cause is not None:
+        return "the body cannot be parsed: send JSON (Content-Type: application/json) or a form as documented"
+    return None
 
 
 async def unexpected(request: Request, exc: Exception) -> Response:

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import String, func, literal, select
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, SessionTransaction, SessionTransactionOrigin
 
-from epitrace.storage.models import AuditEvent, utcnow
+from epitrace.storage.models import AuditEvent, User, utcnow
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
+DENIED = "denied"
+"""The action of an entry for a refused out-of-scope access (issue 10, point 1)."""
+DENIALS_KEY = "epitrace.audit_denials"
+MAX_DENIALS_PER_TRANSACTION = 20
+"""Refusals noted one entry each per transaction; more are summed up in one further entry, so a
+request that probes thousands of records cannot write thousands of entries."""
 
 
 @dataclass(frozen=True)
@@ -131,3 +138,61 @@ def record_many(
         events.append(event)
     session.add_all(events)
     session.info[HEAD_KEY] = prev
+
+
+def deny(session: Session, actor: Actor, *, record_type: str, record_id: object, person_id: int | None) -> None:
+    """Note a refused access to a record outside the caller's scope (once per record and transaction).
+
+    The entry is written by ``storage.db.write_session`` when the transaction ends: in it when it
+    commits, and in a transaction of its own after it is rolled back (a refused request fails, and
+    its refusal must be kept all the same). A savepoint rolled back does not take it with it.
+    """
+    pending: dict[tuple[str, str], tuple[Actor, int | None]] = session.info.setdefault(DENIALS_KEY, {})
+    key = (record_type, str(record_id))
+    if key in pending:
+        return
+    if len(pending) >= MAX_DENIALS_PER_TRANSACTION:
+        session.info[DENIALS_KEY + ".more"] = session.info.get(DENIALS_KEY + ".more", 0) + 1
+        return
+    pending[key] = (actor, person_id)
+
+
+def has_denials(session: Session) -> bool:
+    """Whether refusals are noted that are not written yet."""
+    return bool(session.info.get(DENIALS_KEY))
+
+
+def write_denials(session: Session) -> None:
+    """Append the noted refusals to the chain (inside the caller's transaction) and forget them."""
+    pending: dict[tuple[str, str], tuple[Actor, int | None]] = session.info.pop(DENIALS_KEY, None) or {}
+    more = session.info.pop(DENIALS_KEY + ".more", 0)
+    for (record_type, record_id), (actor, person_id) in pending.items():
+        record(session, actor, action=DENIED, record_type=record_type, record_id=record_id, person_id=person_id)
+    if more and pending:
+        actor = next(iter(pending.values()))[0]
+        record(session, actor, action=DENIED, record_type="more", record_id=f"{more} more refused", person_id=None)
+
+
+def denial_window(days: int) -> tuple[date, date]:
+    """The last ``days`` days, today (UTC, the audit log's clock) included."""
+    until = utcnow().date()
+    return until - timedelta(days=days - 1), until
+
+
+def denial_counts(session: Session, jurisdiction_ids: frozenset[int] | None, *, since: date, until: date) -> list[dict]:
+    """Refused out-of-scope accesses per account and day, ``since`` to ``until`` (inclusive), for accounts
+    of ``jurisdiction_ids`` (None: every account, and also actors that are no account, like the system).
+
+    Counts entries, not people: a privacy officer sees who probes, and how often (issue 10).
+    """
+    day = func.date(AuditEvent.at)
+    start = datetime.combine(since, time.min)
+    end = datetime.combine(until + timedelta(days=1), time.min)
+    query = (select(AuditEvent.actor, day, func.count()).where(AuditEvent.action == DENIED, AuditEvent.at >= start,
+                                                               AuditEvent.at < end)
+             .group_by(AuditEvent.actor, day).order_by(day, AuditEvent.actor))
+    if jurisdiction_ids is not None:
+        accounts = select(literal("user:", String) + User.username).where(User.jurisdiction_id.in_(jurisdiction_ids))
+        query = query.where(AuditEvent.actor.in_(accounts))
+    return [{"account": actor, "day": value if isinstance(value, date) else date.fromisoformat(str(value)),
+             "denials": count} for actor, value, count in session.execute(query)]

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.followup import PlannedTask, interview_task, link_is_plausible
 from epitrace.domain.links import CLOSE_SETTINGS, link_certainty
 from epitrace.domain.profiles import DiseaseProfile
@@ -82,6 +83,8 @@ def register_positive(
     A new case gets an interview task in its jurisdiction's queue; if the person was someone's
     contact, the contact's follow-up closes and a transmission link to that source case is proposed.
     """
+    limits.day("specimen date", specimen_on)
+    limits.day("result date", result_on)
     status = case_status_for_positive(test_type)
     case = open_case_of(session, person_id)
     if case is not None:

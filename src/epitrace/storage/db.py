@@ -10,7 +10,9 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from epitrace.errors import ConfigurationError
+from epitrace.files import create_private
 from epitrace.settings import Settings
+from epitrace.storage import audit
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -27,8 +29,21 @@ def make_engine(url: str | None = None) -> Engine:
             "expected e.g. sqlite:///epitrace.db or postgresql+psycopg://user@host/db"
         ) from exc
     if engine.dialect.name == "sqlite":
+        _create_database_file(engine)
         _configure_sqlite(engine)
     return engine
+
+
+def _create_database_file(engine: Engine) -> None:
+    """Create a new SQLite database file ``0600`` before SQLite does (it would use the umask, commonly
+    giving everyone read access); SQLite gives the -wal, -shm and -journal files the database file's
+    mode, so they are owner-only too (issue 10). A missing folder is left for SQLite to report."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:") or engine.url.query.get("uri"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        create_private(path)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -58,8 +73,16 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose work commits as one transaction, or is rolled back whole on any error."""
     bound = engine.execution_options(sqlite_immediate=True)
     with sessionmaker(bound, expire_on_commit=False)() as session:
-        with session.begin():
-            yield session
+        try:
+            with session.begin():
+                yield session
+                audit.write_denials(session)
+        finally:
+            # A refused out-of-scope request fails and is rolled back, but its refusal is kept
+            # (issue 10, point 1): the noted denials get a transaction of their own.
+            if audit.has_denials(session):
+                with session.begin():
+                    audit.write_denials(session)
 
 
 @contextmanager

@@ -156,7 +156,7 @@ def update_case(
 
     Dates are checked by ``domain.plausibility`` before anything is written or audited.
     """
-    limits.text("symptoms", symptoms, limits.SYMPTOMS)
+    limits.text("symptoms", symptoms, limits.SYMPTOMS, multiline=True)
     case = get_case(session, case_id, actor=actor)
     born = session.scalar(select(Person.date_of_birth).where(Person.id == case.person_id))
     plausibility.case_dates(onset=onset, isolation=isolation, interviewed_on=interviewed_on, specimen=case.specimen_date,
@@ -259,6 +259,7 @@ def add_contact(
         raise InputError("a contact needs a setting, e.g. household, work, school or venue")
     limits.text("setting", setting, limits.SETTING)
     limits.text("relationship", relationship, limits.RELATIONSHIP)
+    limits.day("identified on", identified_on)
     plausibility.birth_date(identity.date_of_birth, today=identified_on)
     profile = profile_of(session, case)
     period = None

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.storage.models import Jurisdiction
 
@@ -22,6 +23,7 @@ def add_jurisdiction(session: Session, code: str, name: str, *, parent_code: str
         )
     if not name.strip():
         raise InputError(f"jurisdiction name for {code!r} is empty: give a name such as 'North District'")
+    limits.text("jurisdiction name", name, limits.NAME)
     if session.scalar(select(Jurisdiction.id).where(Jurisdiction.code == code)) is not None:
         raise Conflict(f"jurisdiction {code!r} already exists; list them with `epitrace jurisdictions list`")
     parent = get_jurisdiction(session, parent_code) if parent_code else None

@@ -16,18 +16,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from epitrace.domain.identity import Identity
+from epitrace.domain.statuses import ContactStatus, TaskKind, TaskStatus
 from epitrace.errors import ImportRejected
+from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import load_profile, record_test_outcome, register_positive
-from epitrace.storage.models import ImportBatch, Jurisdiction, LabResult
+from epitrace.storage.models import Case, Contact, ImportBatch, Jurisdiction, LabResult, MergeCandidate, Person, Task
 from epitrace.storage.persons import resolve_person
-from epitrace.storage.scope import EVERYWHERE, Scope
+from epitrace.storage.scope import EVERYWHERE, Scope, case_filter, person_filter, task_filter
 
 LOOKUP_CHUNK = 400
+OUTSIDE = "outside your jurisdiction"
 ELSEWHERE = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is "
              "a different specimen, check its lab_id and specimen_id)")
 
@@ -96,18 +99,34 @@ Record = tuple[int, Mapping[str, str | None], LabRow | None]
 and the validated row when all of them did."""
 
 
-def check_lab_records(session: Session, records: Sequence[Record], *, scope: Scope = EVERYWHERE) -> LabCheck:
-    """Every problem only the database can see, for every record (reads only)."""
+def check_lab_records(session: Session, records: Sequence[Record], *, scope: Scope = EVERYWHERE,
+                      actor: Actor | None = None) -> LabCheck:
+    """Every problem only the database can see, for every record (reads only).
+
+    With an ``actor``, each refusal for something outside the caller's scope (a jurisdiction code,
+    a specimen another jurisdiction stored) is audited as ``denied`` (issue 10), also in a dry run.
+    """
     jurisdictions = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
     problems = _reference_problems(records, jurisdictions, scope)
-    new_rows, already, conflicts = _split_known(session, records, scope)
+    new_rows, already, conflicts, elsewhere = _split_known(session, records, scope)
+    if actor is not None:
+        outside = sorted({code for _, _, code, reason in problems if reason.startswith(OUTSIDE)})
+        for code in outside:
+            audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
+        for lab_result_id, person_id in elsewhere:
+            audit.deny(session, actor, record_type="lab result", record_id=lab_result_id, person_id=person_id)
     return LabCheck(new_rows, already, problems + conflicts, jurisdictions)
 
 
 def write_lab_rows(
-    session: Session, check: LabCheck, *, rows: int, source: str, sha256: str, actor: Actor
+    session: Session, check: LabCheck, *, rows: int, source: str, sha256: str, actor: Actor, scope: Scope = EVERYWHERE
 ) -> LabImportReport:
-    """Write the new rows of a check without problems, in the caller's transaction (``rows``: the file's count)."""
+    """Write the new rows of a check without problems, in the caller's transaction (``rows``: the file's count).
+
+    The report counts as the caller's ``scope`` sees it (issue 10): a row resolved to a person outside
+    it counts as a new person, a case joined outside it as a new case, and only merge candidates with
+    both persons in scope are counted, so a dry run cannot tell who exists in another jurisdiction.
+    """
     if check.problems:  # a caller's mistake, not a user's: the importer reports problems first
         raise ValueError("write_lab_rows needs a check without problems")
     report = LabImportReport(rows=rows, already_imported=check.already_imported)
@@ -120,7 +139,7 @@ def write_lab_rows(
     # Results are applied in the order they happened, so a contact's earlier negative precedes
     # a later positive whatever the row order in the file.
     for row in sorted(check.new_rows, key=lambda r: (r.resulted_on, r.collected_on, r.row)):
-        _apply_row(session, row, check.jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor)
+        _apply_row(session, row, check.jurisdictions[row.jurisdiction_code], batch.id, report, profile, actor, scope)
     return report
 
 
@@ -131,11 +150,11 @@ def import_lab_rows(
 
     Files go through ``intake.labs.import_lab_file``, which reports format problems with these.
     """
-    check = check_lab_records(session, [(r.row, r.content(), r) for r in rows], scope=scope)
+    check = check_lab_records(session, [(r.row, r.content(), r) for r in rows], scope=scope, actor=actor)
     if check.problems:
         errors = [dict(zip(("row", "column", "value", "reason"), p, strict=True)) for p in sorted(check.problems)]
         raise ImportRejected(f"{source}: {len(errors)} problem(s) found; nothing was imported", errors=errors)
-    return write_lab_rows(session, check, rows=len(rows), source=source, sha256=sha256, actor=actor)
+    return write_lab_rows(session, check, rows=len(rows), source=source, sha256=sha256, actor=actor, scope=scope)
 
 
 def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int], scope: Scope) -> list[Problem]:
@@ -150,39 +169,48 @@ def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int]
                              "or use a code from `epitrace jurisdictions list`"))
         elif not scope.allows(jurisdictions[code]):
             problems.append((row, "jurisdiction_code", code,
-                             "outside your jurisdiction: you can import results only for the jurisdiction(s) you work "
+                             f"{OUTSIDE}: you can import results only for the jurisdiction(s) you work "
                              f"for; correct the code, or have the row imported by an account of {code}"))
     return problems
 
 
-def _split_known(session: Session, records: Sequence[Record], scope: Scope) -> tuple[list[LabRow], int, list[Problem]]:
+def _split_known(
+    session: Session, records: Sequence[Record], scope: Scope
+) -> tuple[list[LabRow], int, list[Problem], list[tuple[int, int]]]:
     """Separate new rows from exact re-imports; a changed specimen is a problem.
 
     Every record with a lab_id and specimen_id is checked, also one with format errors: its
-    valid columns are compared, so its conflicts are reported with its other problems.
+    valid columns are compared, so its conflicts are reported with its other problems. A specimen
+    stored for a jurisdiction outside ``scope`` is refused with one message whatever the row says
+    (nothing stored is compared, so probing learns nothing); those come back as the last item,
+    ``(lab result id, person id)``, to be audited.
     """
     keyed = [(record, (record[1]["lab_id"], record[1]["specimen_id"])) for record in records
              if record[1].get("lab_id") and record[1].get("specimen_id")]
-    stored: dict[tuple[str, str], tuple[int, str]] = {}
+    stored: dict[tuple[str, str], tuple[int, int, int, str]] = {}
     keys = list(dict.fromkeys(key for _, key in keyed))
     for i in range(0, len(keys), LOOKUP_CHUNK):
         chunk = keys[i : i + LOOKUP_CHUNK]
-        for lab_id, specimen_id, jurisdiction_id, reported in session.execute(
-            select(LabResult.lab_id, LabResult.specimen_id, LabResult.jurisdiction_id, LabResult.reported_identity)
+        for lab_id, specimen_id, result_id, person_id, jurisdiction_id, reported in session.execute(
+            select(LabResult.lab_id, LabResult.specimen_id, LabResult.id, LabResult.person_id, LabResult.jurisdiction_id,
+                   LabResult.reported_identity)
             .where(tuple_(LabResult.lab_id, LabResult.specimen_id).in_(chunk))
         ):
-            stored[(lab_id, specimen_id)] = (jurisdiction_id, reported)
+            stored[(lab_id, specimen_id)] = (result_id, person_id, jurisdiction_id, reported)
     seen_in_file: dict[tuple[str, str], Record] = {}
     new_rows: list[LabRow] = []
     already = 0
     problems: list[Problem] = []
+    elsewhere: list[tuple[int, int]] = []
     for record, key in keyed:
         row, content, lab_row = record
         if key in stored:
-            jurisdiction_id, reported = stored[key]
+            result_id, person_id, jurisdiction_id, reported = stored[key]
             # Scope first: what another jurisdiction stored is neither compared nor shown.
             if not scope.allows(jurisdiction_id):
-                problems.append((row, "specimen_id", key[1], f"specimen {key[0]}/{key[1]}: {ELSEWHERE}"))
+                # Not even the specimen id comes back: row and column say which (issue 10).
+                problems.append((row, "specimen_id", "", ELSEWHERE))
+                elsewhere.append((result_id, person_id))
                 continue
             changed = _differences(json.loads(reported), content)
             if changed:
@@ -201,7 +229,7 @@ def _split_known(session: Session, records: Sequence[Record], scope: Scope) -> t
         seen_in_file[key] = record
         if lab_row is not None:
             new_rows.append(lab_row)
-    return new_rows, already, problems
+    return new_rows, already, problems, elsewhere
 
 
 def _differences(before: Mapping, after: Mapping) -> list[tuple[str, str | None, str | None]]:
@@ -218,16 +246,30 @@ def _conflict(row: int, key: tuple[str, str], changed: list[tuple[str, str | Non
             "or ask an administrator to amend the record")
 
 
+def _visible(session: Session, scope: Scope, person_id: int) -> bool:
+    return scope.jurisdiction_ids is None or session.scalar(
+        select(Person.id).where(Person.id == person_id, person_filter(scope))) is not None
+
+
+def _candidates_in_scope(session: Session, scope: Scope, person_id: int) -> int:
+    """Merge candidates just recorded for a new person whose other person is in scope."""
+    others = session.scalars(select(MergeCandidate.person_a_id).where(MergeCandidate.person_b_id == person_id)).all()
+    return sum(_visible(session, scope, other) for other in others)
+
+
 def _apply_row(
-    session: Session, row: LabRow, jurisdiction_id: int, batch_id: int, report: LabImportReport, profile, actor: Actor
+    session: Session, row: LabRow, jurisdiction_id: int, batch_id: int, report: LabImportReport, profile, actor: Actor,
+    scope: Scope = EVERYWHERE,
 ) -> None:  # type: ignore[no-untyped-def]
     identity = Identity(row.given_name, row.family_name, row.date_of_birth, row.phone, row.national_id)
     resolution = resolve_person(
         session, identity, sex=row.sex, address=row.address, jurisdiction_id=jurisdiction_id, actor=actor
     )
     person = resolution.person
-    report.new_persons += int(resolution.created)
-    report.merge_candidates += resolution.new_candidates
+    # Counted as the caller sees them (scope checked before the row makes the person visible).
+    report.new_persons += int(resolution.created or not _visible(session, scope, person.id))
+    report.merge_candidates += (resolution.new_candidates if scope.jurisdiction_ids is None or not resolution.new_candidates
+                                else _candidates_in_scope(session, scope, person.id))
     session.add(LabResult(
         lab_id=row.lab_id,
         specimen_id=row.specimen_id,
@@ -243,6 +285,7 @@ def _apply_row(
     report.new_results[row.result] += 1
     evidence = f"{row.result} {row.test_type} result from {row.lab_id} for specimen {row.specimen_id} collected {row.collected_on.isoformat()}"
     if row.result == "positive":
+        named_in_scope = _active_contacts_in_scope(session, scope, person.id)
         outcome = register_positive(
             session,
             person_id=person.id,
@@ -253,11 +296,32 @@ def _apply_row(
             evidence=evidence[0].upper() + evidence[1:],
             actor=actor,
         )
-        report.new_cases += int(outcome.created)
-        report.joined_cases += int(not outcome.created)
-        report.contacts_became_cases += int(outcome.links > 0)
+        joined_in_scope = not outcome.created and scope.allows(outcome.case.jurisdiction_id)
+        report.new_cases += int(not joined_in_scope)
+        report.joined_cases += int(joined_in_scope)
+        # Only contacts named by cases in scope count: others would tell of an investigation elsewhere.
+        report.contacts_became_cases += int(outcome.links > 0 and (named_in_scope is None or named_in_scope > 0))
     else:
-        report.tests_closed += record_test_outcome(
+        open_in_scope = _open_tests_in_scope(session, scope, person.id)
+        closed = record_test_outcome(
             session, person_id=person.id, collected_on=row.collected_on, result_on=row.resulted_on,
             result=row.result, evidence=evidence, profile=profile,
         )
+        report.tests_closed += closed if open_in_scope is None else sum(
+            session.get_one(Task, task_id).status != TaskStatus.OPEN.value for task_id in open_in_scope)
+
+
+def _active_contacts_in_scope(session: Session, scope: Scope, person_id: int) -> int | None:
+    """How many active contacts of the person cases in scope named (None: no scope to apply)."""
+    if scope.jurisdiction_ids is None:
+        return None
+    return session.scalar(select(func.count()).select_from(Contact).join(Case, Case.id == Contact.case_id).where(
+        Contact.person_id == person_id, Contact.status == ContactStatus.ACTIVE.value, case_filter(scope))) or 0
+
+
+def _open_tests_in_scope(session: Session, scope: Scope, person_id: int) -> list[int] | None:
+    """The person's open test tasks in scope (None: no scope to apply), to count which a result closes."""
+    if scope.jurisdiction_ids is None:
+        return None
+    return list(session.scalars(select(Task.id).where(Task.person_id == person_id, Task.kind == TaskKind.TEST.value,
+                                                      Task.status == TaskStatus.OPEN.value, task_filter(scope))))

@@ -60,9 +60,10 @@ def resolve_person(
     for label, value, limit in (("given name", identity.given_name, limits.NAME),
                                 ("family name", identity.family_name, limits.NAME),
                                 ("phone", identity.phone, limits.PHONE),
-                                ("national id", identity.national_id, limits.NATIONAL_ID),
-                                ("address", address, limits.ADDRESS)):
+                                ("national id", identity.national_id, limits.NATIONAL_ID)):
         limits.text(label, value, limit)
+    limits.text("address", address, limits.ADDRESS, multiline=True)
+    limits.day("date of birth", identity.date_of_birth)
     match = _find_same(session, identity)
     if match is not None:
         _fill_gaps(match, identity, sex=sex, address=address)

@@ -40,7 +40,7 @@ def _other_cases_present(session: Session, window: ExposureWindow) -> int:
 
 def propose_case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[Proposal]:
     """Propose every exposure window of a case for publication, redacted; homes are refused."""
-    case = scoped_case(session, scope, case_id)
+    case = scoped_case(session, scope, case_id, actor=actor)
     profile = profile_of(session, case)
     out = []
     windows = session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id).order_by(ExposureWindow.start_at))
@@ -81,11 +81,18 @@ def list_proposals(session: Session, scope: Scope, *, status: str = "proposed") 
 def review_proposal(session: Session, scope: Scope, proposal_id: int, *, approve: bool, acknowledge_warnings: bool,
                     actor: Actor) -> PublishedWindow:
     """A supervisor approves (or rejects) a proposal; warnings must be acknowledged to approve."""
-    row = session.get(PublishedWindow, proposal_id)
-    if row is None:
-        raise NotFound(f"no publication proposal {proposal_id}; list them with `epitrace feed review`")
-    window = session.get_one(ExposureWindow, row.window_id)
-    scoped_case(session, scope, window.case_id)
+    missing = NotFound(f"no publication proposal {proposal_id}; list them with `epitrace feed review`")
+    found = session.execute(
+        select(PublishedWindow, ExposureWindow, Case).join(ExposureWindow, ExposureWindow.id == PublishedWindow.window_id)
+        .join(Case, Case.id == ExposureWindow.case_id).where(PublishedWindow.id == proposal_id)
+    ).first()
+    if found is None:
+        raise missing
+    row, window, case = found
+    if not scope.allows(case.jurisdiction_id):
+        # Refused exactly like a missing proposal: its case id is not named (issue 10).
+        audit.deny(session, actor, record_type="publication", record_id=proposal_id, person_id=case.person_id)
+        raise missing
     if row.status != "proposed":
         raise Conflict(f"proposal {proposal_id} is already {row.status}")
     warnings = json.loads(row.warnings)
@@ -94,7 +101,7 @@ def review_proposal(session: Session, scope: Scope, proposal_id: int, *, approve
                          "if publishing is still right, or reject it")
     row.status, row.reviewed_by = ("approved" if approve else "rejected"), actor.name
     audit.record(session, actor, action="approve" if approve else "reject", record_type="publication",
-                 record_id=proposal_id, person_id=session.get_one(Case, window.case_id).person_id)
+                 record_id=proposal_id, person_id=case.person_id)
     return row
 
 

@@ -1,6 +1,7 @@
 """Voluntary sharing: a one-time code lets a case share their own trail or check-ins.
 
-The upload is read in memory, cut to the case's infectious period and turned into visits that
+The upload (checked and read by ``service.sharing``: the code before the body) is read in memory,
+cut to the case's infectious period and turned into visits that
 wait for a tracer's confirmation; the raw file is never stored. Consent records what the person
 agreed to and what was kept.
 """
@@ -17,6 +18,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.periods import infectious_period
 from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
@@ -38,7 +40,7 @@ def _digest(code: str) -> str:
 
 def issue_code(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> str:
     """A one-time code (10 characters, valid for 48 hours) for the case to share with."""
-    case = scoped_case(session, scope, case_id)
+    case = scoped_case(session, scope, case_id, actor=actor)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     session.add(ShareCode(code_hash=_digest(code), case_id=case.id, issued_by=actor.name,
                           expires_at=utcnow() + timedelta(hours=CODE_HOURS)))
@@ -54,13 +56,22 @@ class Shared:
     checkins: int
 
 
+def check_code(session: Session, code: str) -> ShareCode:
+    """The code's row if the code can be used now (issued, unused, unexpired), else NotFound, the
+    same for every reason. The share routes call this before they read the upload."""
+    row = None
+    if len(code) <= limits.CODE:
+        row = session.scalar(select(ShareCode).where(ShareCode.code_hash == _digest(code)))
+    if row is None or row.used_at is not None or row.expires_at < utcnow():
+        raise NotFound(INVALID)
+    return row
+
+
 def share(session: Session, code: str, *, trail: pl.DataFrame | None, checkins: list | None, consent: bool) -> Shared:  # type: ignore[type-arg]
     """Turn an upload into unconfirmed visits of the code's case; the code is then used up."""
     if not consent:
         raise InputError("sharing needs your consent: tick the box that you agree, or do not share")
-    row = session.scalar(select(ShareCode).where(ShareCode.code_hash == _digest(code)))
-    if row is None or row.used_at is not None or row.expires_at < utcnow():
-        raise NotFound(INVALID)
+    row = check_code(session, code)
     case = session.get_one(Case, row.case_id)
     period = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
                                isolation=case.isolation_date)
@@ -98,7 +109,10 @@ def confirm_visit(session: Session, scope: Scope, visit_id: int, *, actor: Actor
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFound(f"no visit with id {visit_id}")
-    case = scoped_case(session, scope, visit.case_id)
+    try:
+        case = scoped_case(session, scope, visit.case_id, actor=actor)
+    except NotFound:  # refused like a missing visit: the case id is not named (issue 10)
+        raise NotFound(f"no visit with id {visit_id}") from None
     visit.confirmed = True
     audit.record(session, actor, action="confirm", record_type="visit", record_id=visit.id, person_id=case.person_id)
     derive_windows(session, case)

@@ -7,9 +7,10 @@ from datetime import date
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from epitrace.domain import limits
 from epitrace.domain.followup import OpenTask, PlannedTask, join_schedule
 from epitrace.domain.statuses import TaskKind, TaskStatus
-from epitrace.errors import Conflict, InputError, NotFound
+from epitrace.errors import Conflict, ErrorItem, InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.models import Task
@@ -90,15 +91,30 @@ def get_task(session: Session, task_id: int) -> Task:
     return task
 
 
+def require_open(task: Task) -> None:
+    """Raise ``Conflict`` with the task's state when it is closed (done or cancelled): closed means closed."""
+    if task.status == TaskStatus.OPEN.value:
+        return
+    raise Conflict(
+        f"task {task.id} ({task.kind}) is already {task.status}: result {task.result!r} on {task.completed_on}. "
+        "A closed task is not changed; report a later test result as a new lab result "
+        "(epitrace import labs, or POST /api/labs)",
+        errors=[
+            ErrorItem("status", "the task is closed", task.status),
+            ErrorItem("result", "the result it was closed with", task.result),
+            ErrorItem("completed_on", "the day it was closed",
+                      None if task.completed_on is None else task.completed_on.isoformat()),
+        ],
+    )
+
+
 def close_task(session: Session, task: Task, *, result: str, on: date, actor: Actor) -> Task:
-    """Mark an open task done with its result."""
-    if task.status != TaskStatus.OPEN.value:
-        raise Conflict(
-            f"task {task.id} is already {task.status} (result: {task.result!r}); "
-            "a closed task is not changed: record a new result on an open task"
-        )
+    """Mark an open task done with its result; a closed task is a ``Conflict`` (see ``require_open``)."""
+    require_open(task)
     if not result.strip():
         raise InputError(f"a result is needed to close task {task.id}: e.g. --result negative or --result done")
+    limits.text("result", result, limits.RESULT, multiline=True)
+    limits.day("result date", on)
     task.status = TaskStatus.DONE.value
     task.result = result.strip()
     task.completed_on = on

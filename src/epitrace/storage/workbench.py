@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, and_, func, select, true, union
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from epitrace.domain.identity import Identity, normalise_name, normalise_phone
 from epitrace.domain.periods import infectious_period
@@ -16,6 +16,7 @@ from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of, register_positive
+from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import VisitSpec, add_contact, add_visits, update_case
 from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, list_jurisdictions, subtree_ids
 from epitrace.storage.links import review_link
@@ -44,7 +45,7 @@ from epitrace.storage.scope import (
     scoped_task,
     task_filter,
 )
-from epitrace.storage.tasks import close_task
+from epitrace.storage.tasks import close_task, require_open
 
 MAX_PAGE = 500
 
@@ -109,20 +110,24 @@ def _choice(vocabulary: type[Choice], value: str | None, label: str) -> Choice |
         raise InputError(f"{label} {value!r} is not one of: {allowed}") from None
 
 
-def _jurisdiction_ids(session: Session, scope: Scope, code: str | None) -> list[int] | None:
+def _jurisdiction_ids(session: Session, scope: Scope, code: str | None, *, actor: Actor | None = None) -> list[int] | None:
     """The caller's jurisdictions at and below ``code``; a code outside the caller's scope is an error,
-    not an empty list (issue 9: a list must not come back empty for a reason it does not say)."""
+    not an empty list (issue 9: a list must not come back empty for a reason it does not say), and a
+    refusal audited as ``denied`` (issue 10)."""
     if code is None or code == "":
         return None
+    # For a caller with a scope, a code outside it is refused exactly like an unknown one (issue 10).
+    unknown = InputError(f"jurisdiction {code!r} is {'not one of yours' if scope.jurisdiction_ids is not None else 'not a known code'}: "
+                         f"use one of {', '.join(jurisdictions_in_scope(session, scope))}")
     try:
         wanted = subtree_ids(session, code)
     except NotFound:
-        raise InputError(f"jurisdiction {code!r} is not a known code: use one of "
-                         f"{', '.join(jurisdictions_in_scope(session, scope))}") from None
+        raise unknown from None
     ids = [j for j in wanted if scope.allows(j)]
     if not ids:
-        raise InputError(f"jurisdiction {code!r} is outside yours: use one of "
-                         f"{', '.join(jurisdictions_in_scope(session, scope))}")
+        if actor is not None:
+            audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
+        raise unknown
     return ids
 
 
@@ -162,7 +167,7 @@ def list_cases(
     limit, offset = _page(limit, offset)
     wanted_status = _choice(CaseStatus, status, "status")
     order = _choice(CaseSort, sort, "sort") or CaseSort.NEWEST
-    within = _narrowed(session, scope, _jurisdiction_ids(session, scope, jurisdiction))
+    within = _narrowed(session, scope, _jurisdiction_ids(session, scope, jurisdiction, actor=actor))
     query = select(Case, Person).join(Person, Person.id == Case.person_id).where(case_filter(within))
     if wanted_status:
         query = query.where(Case.status == wanted_status.value)
@@ -193,7 +198,7 @@ def list_cases(
 
 def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> dict:
     """Everything a tracer needs on one case page."""
-    case = scoped_case(session, scope, case_id)
+    case = scoped_case(session, scope, case_id, actor=actor)
     person = session.get_one(Person, case.person_id)
     audit.record(session, actor, action="read", record_type="case", record_id=case.id, person_id=person.id)
     period = None
@@ -201,33 +206,59 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
         p = infectious_period(profile_of(session, case), onset=case.onset_date, specimen=case.specimen_date,
                               isolation=case.isolation_date)
         period = {"first_day": p.first_day, "last_day": p.last_day, "basis": p.basis}
-    visits = session.execute(
-        select(Visit, Place, ExposureWindow.id).join(Place, Place.id == Visit.place_id)
-        .outerjoin(ExposureWindow, ExposureWindow.visit_id == Visit.id).where(Visit.case_id == case.id).order_by(Visit.start_at)
-    ).all()
-    contacts = session.execute(
-        select(Contact, Person).join(Person, Person.id == Contact.person_id).where(Contact.case_id == case.id).order_by(Contact.id)
-    ).all()
-    tasks = session.scalars(select(Task).where(Task.case_id == case.id).order_by(Task.due_on)).all()
-    links = session.scalars(select(TransmissionLink).where(
+    # Cross-references are shown only when their other record is in scope too (issue 10).
+    tasks = session.scalars(select(Task).where(Task.case_id == case.id, task_filter(scope)).order_by(Task.due_on)).all()
+    links = session.scalars(_links_in_scope(scope).where(
         (TransmissionLink.infectee_case_id == case.id) | (TransmissionLink.infector_case_id == case.id))).all()
     return {
         "id": case.id, "status": case.status, "person": person_brief(person), "jurisdiction": codes_by_id(session)[case.jurisdiction_id],
         "reported_on": case.reported_on, "specimen_date": case.specimen_date, "onset": case.onset_date,
         "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "symptoms": case.symptoms,
         "infectious_period": period,
-        "visits": [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
-                    "window_id": w} for v, pl, w in visits],
-        "contacts": [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
-                      "status": c.status} for c, p in contacts],
+        "visits": _visits(session, case),
+        "contacts": _contacts(session, scope, case, actor),
         "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
         "links": [{"id": link.id, "infector_case": link.infector_case_id, "infectee_case": link.infectee_case_id,
                    "certainty": link.certainty, "source": link.source, "evidence": link.evidence} for link in links],
     }
 
 
+def case_visits(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
+    """The case's itinerary, each visit with its exposure window (if any)."""
+    case = scoped_case(session, scope, case_id, actor=actor)
+    audit.record(session, actor, action="read", record_type="visits", record_id=case.id, person_id=case.person_id)
+    return _visits(session, case)
+
+
+def case_contacts(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
+    """The contacts the case named (each a read of the contact's person too)."""
+    case = scoped_case(session, scope, case_id, actor=actor)
+    audit.record(session, actor, action="read", record_type="contacts", record_id=case.id, person_id=case.person_id)
+    return _contacts(session, scope, case, actor)
+
+
+def _visits(session: Session, case: Case) -> list[dict]:
+    visits = session.execute(
+        select(Visit, Place, ExposureWindow.id).join(Place, Place.id == Visit.place_id)
+        .outerjoin(ExposureWindow, ExposureWindow.visit_id == Visit.id).where(Visit.case_id == case.id).order_by(Visit.start_at)
+    ).all()
+    return [{"id": v.id, "place": pl.name, "kind": pl.kind, "start": v.start_at, "end": v.end_at, "source": v.source,
+             "window_id": w} for v, pl, w in visits]
+
+
+def _contacts(session: Session, scope: Scope, case: Case, actor: Actor) -> list[dict]:
+    """Contacts whose person is in scope; naming one is a read of that person (issue 10)."""
+    contacts = session.execute(
+        select(Contact, Person).join(Person, Person.id == Contact.person_id)
+        .where(Contact.case_id == case.id, person_filter(scope)).order_by(Contact.id)
+    ).all()
+    audit.record_many(session, actor, action="read", record_type="contact", records=[(c.id, p.id) for c, p in contacts])
+    return [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
+             "status": c.status} for c, p in contacts]
+
+
 def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
-    case = scoped_case(session, scope, case_id)
+    case = scoped_case(session, scope, case_id, actor=actor)
     audit.record(session, actor, action="read", record_type="windows", record_id=case.id, person_id=case.person_id)
     rows = session.execute(
         select(ExposureWindow, Place).join(Place, Place.id == ExposureWindow.place_id)
@@ -240,21 +271,21 @@ def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) 
 def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
                      isolation: date | None, interviewed_on: date | None, symptoms: str | None = None,
                      today: date | None = None) -> None:
-    scoped_case(session, scope, case_id)
+    scoped_case(session, scope, case_id, actor=actor)
     update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on,
                 symptoms=symptoms, today=today)
 
 
 def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor,
                  confirmed: bool = False) -> int:
-    scoped_case(session, scope, case_id)
+    scoped_case(session, scope, case_id, actor=actor)
     return add_visits(session, case_id, [spec], actor=actor, confirmed=confirmed)[0].id
 
 
 def record_contact(session: Session, scope: Scope, case_id: int, identity: Identity, *, actor: Actor, setting: str,
                    last_exposure: date, identified_on: date, relationship: str | None = None,
                    confirmed: bool = False) -> dict:
-    scoped_case(session, scope, case_id)
+    scoped_case(session, scope, case_id, actor=actor)
     outcome = add_contact(session, case_id, identity, setting=setting, last_exposure=last_exposure,
                           identified_on=identified_on, actor=actor, relationship=relationship, confirmed=confirmed)
     return {"contact_id": outcome.contact.id, "person_id": outcome.contact.person_id, "created": outcome.created,
@@ -282,7 +313,7 @@ def list_tasks(
                          "drop one of them")
     # The jurisdiction list stays even when it is the whole city: with it SQLite counts from the
     # (status, [kind,] jurisdiction, date) indexes alone.
-    ids = _jurisdiction_ids(session, scope, jurisdiction)
+    ids = _jurisdiction_ids(session, scope, jurisdiction, actor=actor)
     query = select(Task, Person).join(Person, Person.id == Task.person_id).where(
         task_filter(scope if ids is None else Scope(frozenset(ids))))
     if overdue:
@@ -319,16 +350,20 @@ def list_tasks(
 
 
 def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date) -> dict:
-    """Close a task; a positive test makes the contact a case linked to its source."""
-    task = scoped_task(session, scope, task_id)
-    if task.kind == "test" and result.strip().lower() == "positive":
-        outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
-                                    specimen_on=on, result_on=on, test_type="reported to tracer",
-                                    evidence=f"Positive test recorded on task {task.id}", actor=actor)
-        if task.status == "open":
-            close_task(session, task, result="positive", on=on, actor=actor)
-        return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
-    close_task(session, task, result=result, on=on, actor=actor)
+    """Close an open task; a positive test makes the contact a case linked to its source. A closed task
+    (done or cancelled) is a ``Conflict`` naming its state, checked before anything is written, and the
+    write runs in a savepoint, so a refusal leaves no case and no audit entry (issue 10)."""
+    task = scoped_task(session, scope, task_id, actor=actor)
+    require_open(task)
+    with savepoint(session):
+        if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
+            outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
+                                        specimen_on=on, result_on=on, test_type="reported to tracer",
+                                        evidence=f"Positive test recorded on task {task.id}", actor=actor)
+            if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
+                close_task(session, task, result="positive", on=on, actor=actor)
+            return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
+        close_task(session, task, result=result, on=on, actor=actor)
     return {"task_id": task.id, "status": task.status, "case_id": None, "new_case": False}
 
 
@@ -353,7 +388,7 @@ def search_persons(session: Session, scope: Scope, *, actor: Actor, q: str | Non
     (normalised as identity resolution does, so any spelling), or by national id; one page and the total."""
     limit, offset = _page(limit, offset)
     order = _choice(PersonSort, sort, "sort") or PersonSort.NAME
-    ids = _jurisdiction_ids(session, scope, jurisdiction)
+    ids = _jurisdiction_ids(session, scope, jurisdiction, actor=actor)
     within = scope if ids is None else Scope(frozenset(ids))
     terms: list[ColumnElement[bool]] = [true()]
     if q:
@@ -387,18 +422,19 @@ def search_persons(session: Session, scope: Scope, *, actor: Actor, q: str | Non
 
 def person_detail(session: Session, scope: Scope, person_id: int, *, actor: Actor) -> dict:
     """A person's record and history: lab results, cases, contacts, tasks, merge candidates."""
-    person = scoped_person(session, scope, person_id)
+    person = scoped_person(session, scope, person_id, actor=actor)
     audit.record(session, actor, action="read", record_type="person", record_id=person.id, person_id=person.id)
-    labs = session.scalars(select(LabResult).where(LabResult.person_id == person.id).order_by(LabResult.resulted_on)).all()
+    labs = session.scalars(select(LabResult).where(LabResult.person_id == person.id, _lab_filter(scope))
+                           .order_by(LabResult.resulted_on)).all()
     cases = session.scalars(select(Case).where(Case.person_id == person.id, case_filter(scope))).all()
     contacts = session.scalars(
         select(Contact).join(Case, Case.id == Contact.case_id).where(Contact.person_id == person.id, case_filter(scope))
     ).all()
     tasks = session.scalars(select(Task).where(Task.person_id == person.id, task_filter(scope)).order_by(Task.due_on)).all()
-    candidates = session.execute(
-        select(MergeCandidate).where((MergeCandidate.person_a_id == person.id) | (MergeCandidate.person_b_id == person.id),
-                                     MergeCandidate.status == "open")
-    ).scalars().all()
+    candidates = _candidates_in_scope(session, scope, person.id)
+    # The evidence names both persons: the other one's trail shows the read too (issue 10).
+    audit.record_many(session, actor, action="read", record_type="merge candidate",
+                      records=[(m.id, _other(m, person.id)) for m in candidates])
     return {
         **person_brief(person), "sex": person.sex, "phone": person.phone, "national_id": person.national_id,
         "address": person.address, "merged_into": person.merged_into_id,
@@ -408,23 +444,49 @@ def person_detail(session: Session, scope: Scope, person_id: int, *, actor: Acto
         "contacts": [{"id": c.id, "case_id": c.case_id, "setting": c.setting, "last_exposure": c.last_exposure_on,
                       "status": c.status} for c in contacts],
         "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "result": t.result} for t in tasks],
-        "merge_candidates": [{"id": m.id, "other_person": m.person_b_id if m.person_a_id == person.id else m.person_a_id,
-                              "evidence": m.evidence} for m in candidates],
+        "merge_candidates": [{"id": m.id, "other_person": _other(m, person.id), "evidence": m.evidence} for m in candidates],
     }
 
 
+def _other(candidate: MergeCandidate, person_id: int) -> int:
+    return candidate.person_b_id if candidate.person_a_id == person_id else candidate.person_a_id
+
+
+def _candidates_in_scope(session: Session, scope: Scope, person_id: int) -> list[MergeCandidate]:
+    """Open merge candidates of a person whose other person is in scope too (their evidence names both)."""
+    candidates = session.scalars(
+        select(MergeCandidate).where((MergeCandidate.person_a_id == person_id) | (MergeCandidate.person_b_id == person_id),
+                                     MergeCandidate.status == "open").order_by(MergeCandidate.id)
+    ).all()
+    others = {_other(m, person_id) for m in candidates}
+    visible = set(session.scalars(select(Person.id).where(Person.id.in_(others), person_filter(scope)))) if others else set()
+    return [m for m in candidates if _other(m, person_id) in visible]
+
+
+def _lab_filter(scope: Scope) -> ColumnElement[bool]:
+    return true() if scope.jurisdiction_ids is None else LabResult.jurisdiction_id.in_(scope.jurisdiction_ids)
+
+
+def _links_in_scope(scope: Scope):  # type: ignore[no-untyped-def]
+    """Links with both cases in scope: a link names its other case and the evidence about both."""
+    infector = aliased(Case)
+    return (select(TransmissionLink).join(Case, Case.id == TransmissionLink.infectee_case_id)
+            .join(infector, infector.id == TransmissionLink.infector_case_id)
+            .where(case_filter(scope), case_filter(scope, infector)))
+
+
 def merge(session: Session, scope: Scope, keep_id: int, other_id: int, *, actor: Actor) -> dict:
-    scoped_person(session, scope, keep_id)
-    scoped_person(session, scope, other_id)
+    scoped_person(session, scope, keep_id, actor=actor)
+    scoped_person(session, scope, other_id, actor=actor)
     kept = merge_persons(session, keep_id, other_id, actor=actor)
     return {"kept": kept.id, "merged": other_id}
 
 
 def list_links(session: Session, scope: Scope, *, certainty: str | None = None, source: str | None = None,
                limit: int = 100, offset: int = 0) -> tuple[list[dict], int]:
-    """Links whose infectee is in scope (case ids only: no names)."""
+    """Links whose two cases are both in scope (case ids only: no names)."""
     limit, offset = _page(limit, offset)
-    query = select(TransmissionLink).join(Case, Case.id == TransmissionLink.infectee_case_id).where(case_filter(scope))
+    query = _links_in_scope(scope)
     if certainty:
         query = query.where(TransmissionLink.certainty == certainty)
     if source:
@@ -437,7 +499,7 @@ def list_links(session: Session, scope: Scope, *, certainty: str | None = None, 
 
 
 def review(session: Session, scope: Scope, link_id: int, *, decision: str, actor: Actor) -> dict:
-    scoped_link(session, scope, link_id)
+    scoped_link(session, scope, link_id, actor=actor)
     link = review_link(session, link_id, decision=decision, actor=actor)
     return {"id": link.id, "certainty": link.certainty, "reviewed_by": link.reviewed_by}
 
@@ -454,8 +516,14 @@ def check_jurisdictions_in_scope(session: Session, scope: Scope, codes: set[str]
     return outside
 
 
-def audit_for_person(session: Session, person_id: int, *, limit: int = 500) -> list[dict]:
-    """Who accessed a person's data, newest first (for privacy officers and subject access)."""
+def audit_for_person(session: Session, scope: Scope, person_id: int, *, actor: Actor, limit: int = 500) -> list[dict]:
+    """Who accessed a person's data, newest first (for privacy officers and subject access).
+
+    A person outside the caller's scope is refused like a missing one (issue 10); the command line
+    (everywhere) also reads the trail of a person id no longer stored. The reading is audited."""
+    if scope.jurisdiction_ids is not None:
+        scoped_person(session, scope, person_id, actor=actor)
+    audit.record(session, actor, action="read", record_type="audit", record_id=person_id, person_id=person_id)
     rows = session.scalars(select(AuditEvent).where(AuditEvent.person_id == person_id).order_by(AuditEvent.id.desc()).limit(limit))
     return [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "record_type": e.record_type,
              "record_id": e.record_id, "purpose": e.purpose} for e in rows]

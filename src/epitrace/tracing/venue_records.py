@@ -25,7 +25,7 @@ from epitrace.intake.csvfile import (
     cells_to_record,
     column_index,
     decode_csv_bytes,
-    duplicate_columns,
+    header_problems,
     parse_iso_date,
     read_csv_rows,
     shorten,
@@ -137,9 +137,10 @@ def _parse(data: bytes, *, source: str) -> pl.DataFrame:
             f"(and optionally {', '.join(OPTIONAL)})",
             errors=[RowError(1, c, "", f"missing column {c!r}") for c in (missing or REQUIRED)],
         )
-    errors = duplicate_columns(header, (*REQUIRED, *OPTIONAL))
+    errors = header_problems(header, (*REQUIRED, *OPTIONAL))
     if errors:
-        raise ImportRejected(f"{source}: {len(errors)} column(s) appear more than once in the header; keep one of each",
+        raise ImportRejected(f"{source}: {len(errors)} problem(s) with the header's column names (duplicate or "
+                             f"unknown); expected {', '.join(REQUIRED)} (and optionally {', '.join(OPTIONAL)})",
                              errors=errors)
     index = column_index(header)
     rows = []
@@ -163,6 +164,9 @@ def _parse(data: bytes, *, source: str) -> pl.DataFrame:
             if born is None:
                 row_errors.append(RowError(line, "date_of_birth", shorten(values["date_of_birth"]),
                                            "expected a date as YYYY-MM-DD, e.g. 1985-06-01, or empty"))
+            elif limits.date_problem(born):
+                row_errors.append(RowError(line, "date_of_birth", values["date_of_birth"], limits.date_problem(born)))  # type: ignore[arg-type]
+                born = None
         if "check_in" in times and "check_out" in times and times["check_out"] <= times["check_in"]:
             row_errors.append(RowError(line, "check_out", values["check_out"], "is not after check_in; stays are [check_in, check_out)"))
         if row_errors:

@@ -6,13 +6,16 @@ import base64
 import io
 from datetime import date, datetime, timezone
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from epitrace import settings
+from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
@@ -21,13 +24,15 @@ from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFou
 from epitrace.service.auth import SESSION_COOKIE, actor_of, current_account, get_db, require, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
-from epitrace.storage.accounts import Account, end_session
+from epitrace.storage.accounts import Account, end_session, link_account, use_reset_link
 from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import PlaceSpec, VisitSpec
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
 Db = Annotated[Session, Depends(get_db)]
+PageId = Annotated[int, PathParam(ge=1, le=limits.MAX_ID)]
+"""A record id in a page's path: within 63 bits, so the database is never asked for a larger one."""
 
 
 # Pages use the API's account and role checks; on a page route, "not signed in" becomes a redirect to
@@ -58,12 +63,36 @@ def login(request: Request, db: Db, username: Annotated[str, Form()] = "", passw
     try:
         token, _ = sign_in(db, request, username, password)
     except EpitraceError as exc:
-        return render(request, "login.html", None, status_code=exc.status, next=next, username=username, error=exc.message)
+        page = render(request, "login.html", None, status_code=exc.status, next=next, username=username,
+                      error=exc.message)
+        page.headers.update(exc.headers)  # Retry-After when throttled
+        return page
     target = next if next.startswith("/") and not next.startswith("//") else "/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
                         max_age=12 * 3600)
     return response  # type: ignore[return-value]
+
+
+@router.get("/reset/{token}", response_class=HTMLResponse)
+def reset_page(request: Request, token: str, db: Db) -> HTMLResponse:
+    """The one-time page that sets an account's password (from a reset or first-password link)."""
+    return render(request, "reset.html", None, username=link_account(db, token[:100]), error=None, done=False)
+
+
+@router.post("/reset/{token}", response_class=HTMLResponse)
+def reset_submit(request: Request, token: str, db: Db, password: Annotated[str, Form()] = "",
+                 confirm: Annotated[str, Form()] = "") -> HTMLResponse:
+    username = link_account(db, token[:100])
+    try:
+        if password != confirm:
+            raise InputError("the two passwords differ: type the same password twice")
+        with savepoint(db):
+            use_reset_link(db, token[:100], password)
+    except InputError as exc:
+        return render(request, "reset.html", None, status_code=exc.status, username=username, error=exc.message,
+                      done=False)
+    return render(request, "reset.html", None, username=username, error=None, done=True)
 
 
 @router.post("/logout")
@@ -130,7 +159,7 @@ def _case(request: Request, db: Session, account: Account, case_id: int, *, stat
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-def case_page(request: Request, case_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def case_page(request: Request, case_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return _case(request, db, account, case_id)
 
 
@@ -158,7 +187,7 @@ def _date(text: str, label: str) -> date | None:
 
 
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
-def interview(request: Request, case_id: int, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
+def interview(request: Request, case_id: PageId, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
               symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
     values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": symptoms or [],
@@ -183,7 +212,7 @@ def _utc(text: str, label: str) -> datetime:
 
 
 @router.post("/cases/{case_id}/visits", response_class=HTMLResponse)
-def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
+def visit(request: Request, case_id: PageId, db: Db, account: Account = WRITE, place: Annotated[str, Form()] = "",
           kind: Annotated[str, Form()] = "venue", lat: Annotated[str, Form()] = "", lon: Annotated[str, Form()] = "",
           start: Annotated[str, Form()] = "", end: Annotated[str, Form()] = "",
           confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -206,7 +235,7 @@ def visit(request: Request, case_id: int, db: Db, account: Account = WRITE, plac
 
 
 @router.post("/cases/{case_id}/contacts", response_class=HTMLResponse)
-def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
+def contact(request: Request, case_id: PageId, db: Db, account: Account = WRITE, given_name: Annotated[str, Form()] = "",
             family_name: Annotated[str, Form()] = "", date_of_birth: Annotated[str, Form()] = "",
             phone: Annotated[str, Form()] = "", setting: Annotated[str, Form()] = "household",
             last_exposure: Annotated[str, Form()] = "", confirm: Annotated[bool, Form()] = False) -> HTMLResponse:
@@ -229,24 +258,37 @@ def contact(request: Request, case_id: int, db: Db, account: Account = WRITE, gi
     return RedirectResponse(f"/cases/{case_id}#contacts", status_code=303)  # type: ignore[return-value]
 
 
+BOARD_FILTERS = ("kind", "jurisdiction", "due_from", "due_to", "overdue_sort", "done_from", "due_offset",
+                 "overdue_offset", "done_offset", "limit")
+
+
 @router.get("/tasks", response_class=HTMLResponse)
 def task_board(request: Request, db: Db, account: Account = READ, kind: str = "", jurisdiction: str = "",
                due_from: str = "", due_to: str = "", overdue_sort: str = "", done_from: str = "",
                due_offset: str = "", overdue_offset: str = "", done_offset: str = "", limit: str = "") -> HTMLResponse:
     """Due today, overdue, and done (since a day, default today), side by side: each paged with its
     true count, the same filters on all three (issue 9)."""
+    given = {"kind": kind, "jurisdiction": jurisdiction, "due_from": due_from, "due_to": due_to,
+             "overdue_sort": overdue_sort, "done_from": done_from, "due_offset": due_offset,
+             "overdue_offset": overdue_offset, "done_offset": done_offset, "limit": limit}
+    return _board(request, db, account, {name: value for name, value in given.items() if value})
+
+
+def _board(request: Request, db: Session, account: Account, query: dict[str, str], *, status_code: int = 200,
+           error: str | None = None) -> HTMLResponse:
+    """The task board for the filters in ``query`` (the board's own query parameters)."""
+    q = {name: query.get(name, "") for name in BOARD_FILTERS}
     scope, actor, today = scope_of(account), actor_of(account), settings.today()
-    size = _query_int(limit, "limit", BOARD_PAGE)
-    since = _date(done_from, "Done since") or today
-    offsets = {name: _query_int(value, f"{name}_offset", 0)
-               for name, value in (("due", due_offset), ("overdue", overdue_offset), ("done", done_offset))}
+    size = _query_int(q["limit"], "limit", BOARD_PAGE)
+    since = _date(q["done_from"], "Done since") or today
+    offsets = {name: _query_int(q[f"{name}_offset"], f"{name}_offset", 0) for name in ("due", "overdue", "done")}
     # No setting filter here: settings live on the contact, and checking each task's contact costs
     # 100-700 ms at 1.5 M tasks (the API and the CLI offer it).
-    common = {"kind": kind or None, "jurisdiction": jurisdiction or None, "limit": size}
+    common = {"kind": q["kind"] or None, "jurisdiction": q["jurisdiction"] or None, "limit": size}
     due = wb.list_tasks(db, scope, actor=actor, today=today, status="open", due_on=today, offset=offsets["due"], **common)
-    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_date(due_from, "Due from"),
-                            due_to=_date(due_to, "Due to"), sort=overdue_sort or None, offset=offsets["overdue"],
-                            **common)
+    overdue = wb.list_tasks(db, scope, actor=actor, today=today, overdue=True, due_from=_date(q["due_from"], "Due from"),
+                            due_to=_date(q["due_to"], "Due to"), sort=q["overdue_sort"] or None,
+                            offset=offsets["overdue"], **common)
     done = wb.list_tasks(db, scope, actor=actor, today=today, status="done", completed_from=since,
                          offset=offsets["done"], **common)
     sections = [
@@ -257,17 +299,33 @@ def task_board(request: Request, db: Db, account: Account = READ, kind: str = ""
     ]
     for section in sections:
         section["offset"] = offsets[section["key"]]
-    return render(request, "tasks.html", account, sections=sections, limit=size, done_since=since,
-                  filters={"kind": kind, "jurisdiction": jurisdiction, "due_from": due_from,
-                           "due_to": due_to, "overdue_sort": overdue_sort, "done_from": done_from},
+    # The result buttons come back to this board with these filters (also when it is shown again after a
+    # refused result, whose own URL is /tasks/{id}/result).
+    here = "/tasks" + (f"?{urlencode(query)}" if query else "")
+    return render(request, "tasks.html", account, status_code=status_code, error=error, sections=sections, limit=size,
+                  done_since=since, here=here, query=query,
+                  filters={name: q[name] for name in ("kind", "jurisdiction", "due_from", "due_to", "overdue_sort",
+                                                      "done_from")},
                   kinds=[k.value for k in TaskKind], jurisdictions=wb.jurisdictions_in_scope(db, scope))
 
 
-@router.post("/tasks/{task_id}/result")
-def task_result(request: Request, task_id: int, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
-                back: Annotated[str, Form()] = "/tasks") -> RedirectResponse:
-    wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=result or "done", on=settings.today())
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/tasks", status_code=303)
+@router.post("/tasks/{task_id}/result", response_class=HTMLResponse)
+def task_result(request: Request, task_id: PageId, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
+                back: Annotated[str, Form()] = "/tasks") -> HTMLResponse:
+    """Record a task's result from the board. A refused result (the task was closed meanwhile, e.g. from
+    another tab: issue 10) shows the board again with the message and the task as it is now."""
+    target = back if back.startswith("/") and not back.startswith("//") else "/tasks"
+    try:
+        _attempt(db, lambda: wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account),
+                                                   result=result or "done", on=settings.today()))
+    except EpitraceError as error:
+        if error.status == 404:
+            raise
+        url = urlsplit(target)
+        query = dict(parse_qsl(url.query)) if url.path == "/tasks" else {}
+        return _board(request, db, account, {k: v for k, v in query.items() if k in BOARD_FILTERS},
+                      status_code=error.status, error=error.message)
+    return RedirectResponse(target, status_code=303)  # type: ignore[return-value]
 
 
 @router.get("/persons", response_class=HTMLResponse)
@@ -285,12 +343,13 @@ def persons(request: Request, db: Db, account: Account = READ, q: str = "", juri
 
 
 @router.get("/persons/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: int, db: Db, account: Account = READ) -> HTMLResponse:
+def person_page(request: Request, person_id: PageId, db: Db, account: Account = READ) -> HTMLResponse:
     return render(request, "person.html", account, person=wb.person_detail(db, scope_of(account), person_id, actor=actor_of(account)))
 
 
 @router.post("/persons/merge")
-def merge(request: Request, db: Db, keep: Annotated[int, Form()], other: Annotated[int, Form()],
+def merge(request: Request, db: Db, keep: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
+          other: Annotated[int, Form(ge=1, le=limits.MAX_ID)],
           account: Account = Depends(require(Permission.MERGE_PERSONS))) -> RedirectResponse:
     wb.merge(db, scope_of(account), keep, other, actor=actor_of(account))
     return RedirectResponse(f"/persons/{keep}", status_code=303)
@@ -347,35 +406,34 @@ def selfcheck_page(request: Request) -> HTMLResponse:
         key = current_public_key(load_private_key(Path(Settings.from_env().feed_key)))
     except EpitraceError:
         raise Unavailable("the public feed is not set up on this server yet, so there is nothing to check against") from None
-    response = render(request, "selfcheck.html", None, public_key=key)
-    # The page may talk to this server only (the feed); the trail has nowhere to go. Its only scripts are
-    # the static modules below: no inline script runs (issue 9).
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'")
-    return response
+    # The page may talk to this server only (the feed): the trail has nowhere to go. Its only scripts are
+    # the static modules: no inline script runs (issue 9). The policy is service.headers.PAGE_POLICY.
+    return render(request, "selfcheck.html", None, public_key=key)
+
+
+STATIC_TYPES = {"js": "text/javascript", "css": "text/css"}
 
 
 @router.get("/static/{name}")
-def selfcheck_script(name: str):  # type: ignore[no-untyped-def]
-    """A JavaScript module of the self-check page (epitrace/web/static/*.js): it reads and matches the trail."""
+def static_file(name: str):  # type: ignore[no-untyped-def]
+    """A script or the stylesheet of the pages (epitrace/web/static/*.js, *.css): the pages run no inline
+    script or style (service.headers.PAGE_POLICY); the self-check's modules read and match the trail."""
     import re
     from pathlib import Path
 
     from fastapi.responses import FileResponse
 
     path = Path(__file__).parent / "static" / name
-    if not re.fullmatch(r"[a-z_]+\.js", name) or not path.is_file():
-        raise NotFound(f"there is no script {name!r} here")
-    return FileResponse(path, media_type="text/javascript", headers={"X-Content-Type-Options": "nosniff"})
+    if not re.fullmatch(r"[a-z_]+\.(js|css)", name) or not path.is_file():
+        raise NotFound(f"there is no script or stylesheet {name!r} here")
+    return FileResponse(path, media_type=STATIC_TYPES[name.rsplit(".", 1)[1]])
 
 
 @router.get("/checkin", response_class=HTMLResponse)
 def checkin_page(request: Request) -> HTMLResponse:
     """The venue check-in page: the venue code is in the URL fragment (never sent here); visits stay in the browser."""
-    response = render(request, "checkin.html", None)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'none'")
-    return response
+    # It may fetch nothing (service.headers.POLICY_BY_PATH); its script is /static/checkin.js.
+    return render(request, "checkin.html", None)
 
 
 @router.get("/share", response_class=HTMLResponse)
@@ -388,30 +446,18 @@ def share_page(request: Request) -> HTMLResponse:
 
 @router.post("/share", response_class=HTMLResponse)
 async def share_submit(request: Request, db: Db) -> HTMLResponse:
-    """Read the upload in memory, keep only visits in the infectious period; the file is never stored."""
-    from epitrace.storage.sharing import CONSENT, share
+    """Check the code before the upload is read (it is the form's first field), read the upload as a
+    stream, keep only visits in the infectious period; the file is never stored."""
+    from epitrace.service.sharing import receive_share
+    from epitrace.storage.sharing import CONSENT
 
-    async with request.form() as form:  # closes the uploaded files' temporary storage
-        code = str(form.get("code") or "")
-        try:
-            trail, checkins = form.get("trail"), form.get("checkins")
-            presences = stored = None
-            if trail is not None and getattr(trail, "filename", ""):
-                from epitrace.trails import read_trail
-
-                presences = read_trail(await trail.read(), name=trail.filename)  # type: ignore[union-attr]
-            if checkins is not None and getattr(checkins, "filename", ""):
-                import json
-
-                from epitrace.checkin import CheckIn
-
-                stored = [CheckIn.from_dict(item) for item in json.loads(await checkins.read())]  # type: ignore[union-attr]
-            if presences is None and stored is None:
-                raise InputError("choose your location history, your check-ins, or both")
-            with savepoint(db):
-                result = share(db, code, trail=presences, checkins=stored, consent=form.get("consent") == "true")
-        except (EpitraceError, ValueError) as error:
-            message = error.message if isinstance(error, EpitraceError) else f"the file could not be read: {error}"
-            return render(request, "share.html", None, status_code=400, consent=CONSENT, code=code, error=message, result=None)
+    try:
+        with savepoint(db):
+            _, result = await receive_share(request, db)
+    except EpitraceError as error:
+        upload = getattr(request.state, "share_upload", None)
+        code = upload.code if upload is not None else ""
+        return render(request, "share.html", None, status_code=error.status, consent=CONSENT, code=code,
+                      error=error.message, result=None)
     return render(request, "share.html", None, consent=CONSENT, code="", error=None,
                   result={"visits": result.visits, "outside": result.stays_outside_period})
