@@ -142,14 +142,8 @@ def _typed(cli, text: str, *args: str):  # type: ignore[no-untyped-def]
 
 
 def test_users_and_audit_commands(cli, db_url) -> None:
-<<<<<<< HEAD
-    added = cli("users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1", "--password", "correct horse battery")
-=======
-    import sqlite3
-
     added = _typed(cli, "correct horse battery\n", "users", "add", "ana", "--role", "tracer", "--jurisdiction", "D1",
                            "--password-stdin")
->>>>>>> main
     assert added.stdout.strip() == "Added ana (tracer, D1)."
     weak = _typed(cli, "short\n", "users", "add", "bo", "--role", "tracer", "--jurisdiction", "D1", "--password-stdin")
     assert weak.stderr.strip() == ("Error: the password is too short (5 characters): use at least 12 characters "
