@@ -44,6 +44,21 @@ def test_commands_need_an_initialised_database(tmp_path, monkeypatch) -> None:
     assert CliRunner().invoke(app, ["init"]).exit_code == 0  # idempotent
 
 
+def test_database_url_errors_never_print_the_password(monkeypatch) -> None:
+    """A malformed URL, an unknown driver and an unreachable server: a clear error, no traceback, and
+    the password nowhere in the output (issue 11)."""
+    from typer.testing import CliRunner
+
+    for url, says in (("postgresql+psycopg://ana:hunter2@db:notaport/x", "is not a usable database URL"),
+                      ("postgresql+nodriver://ana:hunter2@db/x", "Can't load plugin"),
+                      ("postgresql+psycopg://ana:hunter2@127.0.0.1:1/x", "cannot reach the database at "
+                                                                          "postgresql+psycopg://ana:***@127.0.0.1:1/x")):
+        monkeypatch.setenv("EPITRACE_DATABASE_URL", url)
+        result = CliRunner().invoke(app, ["tasks", "list"])
+        assert result.exit_code == 2 and says in result.stderr, (url, result.output)
+        assert "hunter2" not in result.output and "Traceback" not in result.output
+
+
 def test_jurisdictions(cli) -> None:
     assert cli("jurisdictions", "add", "D1a", "North A", "--parent", "D1").exit_code == 0
     listing = cli("jurisdictions", "list", "--format", "csv").stdout.splitlines()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from epitrace.errors import ConfigurationError
@@ -24,14 +26,23 @@ def make_engine(url: str | None = None) -> Engine:
     try:
         engine = create_engine(url)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
+        # Neither the URL nor the driver's message may print a password (issue 11).
         raise ConfigurationError(
-            f"EPITRACE_DATABASE_URL {url!r} is not a usable database URL ({exc}); "
-            "expected e.g. sqlite:///epitrace.db or postgresql+psycopg://user@host/db"
-        ) from exc
+            f"EPITRACE_DATABASE_URL {without_password(url)!r} is not a usable database URL "
+            f"({without_password(url, str(exc))}); expected e.g. sqlite:///epitrace.db or postgresql+psycopg://user@host/db"
+        ) from None
     if engine.dialect.name == "sqlite":
         _create_database_file(engine)
         _configure_sqlite(engine)
     return engine
+
+
+def without_password(url: str, text: str | None = None) -> str:
+    """``text`` (default ``url`` itself) with the password of ``url`` replaced by ``***``; works for a
+    URL too malformed to parse."""
+    found = re.search(r"://[^:/@]*:([^@]*)@", url)
+    text = url if text is None else text
+    return text.replace(found.group(1), "***") if found and found.group(1) else text
 
 
 def _create_database_file(engine: Engine) -> None:
@@ -116,8 +127,17 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 def is_initialised(engine: Engine) -> bool:
-    """Whether the schema has been created (``epitrace init`` has run)."""
-    return inspect(engine).has_table("alembic_version")
+    """Whether the schema has been created (``epitrace init`` has run); a database that cannot be
+    reached is a ``ConfigurationError`` naming it (without its password), not a driver traceback."""
+    try:
+        return inspect(engine).has_table("alembic_version")
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
+            raise
+        url = engine.url.render_as_string(hide_password=True)
+        reason = without_password(engine.url.render_as_string(hide_password=False), str(exc.orig)).strip()
+        raise ConfigurationError(f"cannot reach the database at {url} ({reason.splitlines()[0]}); check "
+                                 "EPITRACE_DATABASE_URL and that the database server is running") from None
 
 
 def require_initialised(engine: Engine) -> None:
