@@ -35,19 +35,25 @@ class Actor:
 
 
 HEAD_KEY = "epitrace.audit_head"
+AUDIT_LOCK_KEY = 0x45505452  # "EPTR": the advisory lock of the audit chain on PostgreSQL
 
 
 def _chain_head(session: Session) -> str:
     """Hash of the newest entry, read inside the writer's transaction.
 
-    Writers hold the database's write lock (SQLite BEGIN IMMEDIATE), so nobody else appends
-    meanwhile and the head can be kept in the session between appends. The kept head is dropped
+    Writers hold the database's write lock (SQLite BEGIN IMMEDIATE; on PostgreSQL the chain's
+    advisory lock, taken here), so nobody else appends meanwhile and the head can be kept in the session between appends. The kept head is dropped
     whenever a transaction or savepoint ends (see ``_forget_head``): a rolled-back savepoint takes
     its entries with it, and a head remembered from them would fork the chain.
     """
     head = session.info.get(HEAD_KEY)
     if head is None:
         with session.no_autoflush:
+            if session.get_bind().dialect.name == "postgresql":
+                # PostgreSQL has no database-wide write lock: every appender takes this one, held to the
+                # end of its transaction, so no two read the same head (issue 11). The unique prev_hash
+                # makes a fork impossible even for a writer that skipped it.
+                session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
             head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
     return head
 

@@ -323,6 +323,9 @@ class AuditEvent(Base):
     """Append-only, hash-chained record of each read and write of personal data."""
 
     __tablename__ = "audit_event"
+    # One successor per entry: two writers that read the same head cannot both append (a fork is
+    # refused by the database, not only found by `audit verify`).
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_event_prev_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
