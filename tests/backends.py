@@ -27,6 +27,7 @@ BACKEND = os.environ.get("EPITRACE_TEST_BACKEND", "sqlite")
 POSTGRES = BACKEND == "postgresql"
 if BACKEND not in ("sqlite", "postgresql"):
     raise SystemExit(f"EPITRACE_TEST_BACKEND={BACKEND!r}: expected sqlite or postgresql")
+GIVEN_SERVER = os.environ.get("EPITRACE_TEST_DATABASE_URL")  # read now: tests/conftest.py clears EPITRACE_*
 _numbers = itertools.count(1)
 
 
@@ -57,8 +58,7 @@ def _admin() -> Connection:
 
 @cache
 def _server_url() -> str:
-    given = os.environ.get("EPITRACE_TEST_DATABASE_URL")
-    return given if given else _start_server()
+    return GIVEN_SERVER or _start_server()
 
 
 def _binaries() -> Path:

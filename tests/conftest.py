@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from epitrace.cli import app
+from epitrace.storage import accounts
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
@@ -21,6 +23,13 @@ LAB_HEADER = (
     "lab_id,specimen_id,collected_on,resulted_on,result,test_type,given_name,family_name,"
     "date_of_birth,sex,phone,national_id,address,jurisdiction_code"
 )
+
+
+# Cheap argon2id parameters for every account the tests make (before any fixture makes one): a sign-in
+# costs milliseconds instead of a second. A stored hash names its own parameters, so nothing else changes;
+# tests/test_accounts.py::test_production_password_hashing_is_argon2id_at_the_librarys_cost keeps the real ones.
+PRODUCTION_HASHER = accounts.HASHER
+accounts.HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @pytest.fixture(autouse=True)

@@ -77,12 +77,25 @@ def entries(world, **where: object) -> list[AuditEvent]:  # type: ignore[no-unty
         return rows
 
 
-@pytest.fixture(autouse=True)
-def quick_hashes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Cheap argon2id parameters, so the accounts of every test are made in milliseconds, not seconds."""
-    from argon2 import PasswordHasher
+def test_production_password_hashing_is_argon2id_at_the_librarys_cost(db_url, monkeypatch) -> None:
+    """The suite hashes cheaply (tests/conftest.py); the service does not: this test uses the real hasher."""
+    from argon2 import PasswordHasher, Type, extract_parameters
 
-    monkeypatch.setattr(accounts, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    from tests.conftest import PRODUCTION_HASHER
+
+    monkeypatch.setattr(accounts, "HASHER", PRODUCTION_HASHER)
+    default = PasswordHasher()
+    assert (PRODUCTION_HASHER.time_cost, PRODUCTION_HASHER.memory_cost, PRODUCTION_HASHER.parallelism) == (
+        default.time_cost, default.memory_cost, default.parallelism) and default.memory_cost >= 64 * 1024
+    engine = make_engine(db_url)
+    with write_session(engine) as session:
+        user = add_user(session, "real", PASSWORD, role=Role.TRACER.value, jurisdiction_code="D1")
+        stored = extract_parameters(user.password_hash)
+    assert stored.type is Type.ID and stored.memory_cost == default.memory_cost
+    app = create_app(engine)
+    assert sign_in(TestClient(app, base_url="https://testserver"), "real").status_code == 200
+    assert sign_in(TestClient(app, base_url="https://testserver"), "real", "wrong passphrase!!").status_code == 401
+    engine.dispose()
 
 
 @pytest.fixture

@@ -44,8 +44,18 @@ from epitrace.storage.jurisdictions import get_jurisdiction, subtree_ids
 from epitrace.storage.models import ApiToken, Jurisdiction, PasswordReset, User, UserSession, utcnow
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the user does not exist, so both answers take the same time.
-DUMMY_HASH = HASHER.hash("no such user: constant-time filler")
+"""The hasher of new passwords. Tests swap in cheap parameters (tests/conftest.py; one test keeps these);
+a stored hash names its own parameters, so verification never depends on this choice."""
+_DUMMY_HASHES: dict[tuple[int, int, int], str] = {}
+
+
+def _dummy_hash() -> str:
+    """A hash made with the current hasher's parameters, verified against when the user does not exist,
+    so both answers take the same time."""
+    key = (HASHER.time_cost, HASHER.memory_cost, HASHER.parallelism)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = HASHER.hash("no such user: constant-time filler")
+    return _DUMMY_HASHES[key]
 NO_PASSWORD = "!"
 """The stored hash of an account without a password (pending, or its credentials were withdrawn): no
 password verifies against it."""
@@ -325,7 +335,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     checked against a filler hash, so every answer takes the same time."""
     usable_hash = password_hash not in (None, NO_PASSWORD)
     try:
-        HASHER.verify(password_hash if usable_hash else DUMMY_HASH, password)  # type: ignore[arg-type]
+        HASHER.verify(password_hash if usable_hash else _dummy_hash(), password)  # type: ignore[arg-type]
     except (VerificationError, InvalidHashError):
         return False
     return usable_hash
