@@ -340,3 +340,34 @@ def test_text_length_limits(world) -> None:  # noqa: F811
     client, csrf = page_client(world, "tracer-d1")
     page = client.post(f"/cases/{case}/interview", data={"csrf_token": csrf, "other_symptoms": "y" * 3000})
     assert page.status_code == 400 and "symptoms is 3,000 characters long; at most 2,000 are allowed" in page.text
+
+
+def test_a_write_is_committed_before_its_answer_is_sent(world) -> None:  # noqa: F811
+    """The request's transaction commits before the response starts (issue 11): a client that has its 200
+    finds the contact from any other connection; a commit after the answer would lose that ordering."""
+    from sqlalchemy import create_engine
+
+    from epitrace.storage.models import Contact
+
+    observer = create_engine(world["engine"].url.render_as_string(hide_password=False))  # another connection, which sees only committed rows
+    seen: list[int] = []
+
+    def watching(app):  # type: ignore[no-untyped-def]
+        async def wrapped(scope, receive, send):  # type: ignore[no-untyped-def]
+            async def on_send(message):  # type: ignore[no-untyped-def]
+                if message["type"] == "http.response.start" and scope.get("method") == "POST":
+                    with observer.connect() as conn:
+                        seen.append(conn.execute(select(func.count()).select_from(Contact)).scalar_one())
+                await send(message)
+            await app(scope, receive, on_send)
+        return wrapped
+
+    client = TestClient(watching(world["app"]), base_url="https://testserver")
+    token = client.post("/api/session", json={"username": "tracer-d1", "password": PASSWORD})
+    client.headers["X-CSRF-Token"] = token.json()["csrf_token"]
+    made = client.post(f"/api/cases/{world['cases']['Ana']}/contacts", json={
+        "given_name": "Bo", "family_name": "Jensen", "setting": "household", "last_exposure": "2026-03-11",
+        "identified_on": "2026-03-12"})
+    assert made.status_code == 201, made.text
+    assert seen[-1] == 1  # committed when the answer began
+    observer.dispose()

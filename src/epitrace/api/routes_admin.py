@@ -17,7 +17,7 @@ from epitrace.api import schemas as s
 from epitrace.domain import limits
 from epitrace.domain.roles import Permission
 from epitrace.errors import Unavailable
-from epitrace.service.auth import actor_of, current_account, get_db, require, scope_of
+from epitrace.service.auth import REQUEST_DB, actor_of, current_account, require, scope_of
 from epitrace.storage import accounts, aggregates, audit
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account
@@ -25,7 +25,7 @@ from epitrace.storage.audit import Actor
 from epitrace.storage.models import ApiToken, User
 
 router = APIRouter(prefix="/api")
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, REQUEST_DB]
 AGGREGATES = Depends(require(Permission.READ_AGGREGATES))
 
 

@@ -19,10 +19,10 @@ from epitrace.domain.statuses import CaseStatus, TaskKind, TaskStatus
 from epitrace.errors import InputError
 from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
+    REQUEST_DB,
     SESSION_COOKIE,
     actor_of,
     current_account,
-    get_db,
     require,
     scope_of,
     sign_in,
@@ -35,7 +35,7 @@ from epitrace.storage.investigation import PlaceSpec, VisitSpec
 router = APIRouter(prefix="/api")
 READ = Depends(require(Permission.READ_PERSONAL))
 WRITE = Depends(require(Permission.WRITE_INVESTIGATION))
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, REQUEST_DB]
 
 
 def _today() -> date:

@@ -40,6 +40,13 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+REQUEST_DB = Depends(get_db, scope="function")
+"""The request's session, committed when the route returns and *before* the answer is sent (FastAPI's
+default for a yield dependency ends it after the answer): a client that saw a 200 finds the write
+there on its next request, and a commit that fails is that request's error (issue 11). Every use of
+``get_db`` goes through this one dependency, so a request has one session."""
+
+
 class LoginLimiter:
     """At most ``attempts`` failures per key in ``window_s`` seconds, in this process's memory.
 
@@ -132,7 +139,7 @@ def sign_in(db: Session, request: Request, username: str, password: str) -> tupl
     return token, account
 
 
-async def optional_account(request: Request, db: Session = Depends(get_db)) -> Account | None:
+async def optional_account(request: Request, db: Session = REQUEST_DB) -> Account | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return account_for_token(db, header[7:].strip())

@@ -21,7 +21,7 @@ from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
 from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFound, Unavailable
-from epitrace.service.auth import SESSION_COOKIE, actor_of, current_account, get_db, require, scope_of, sign_in
+from epitrace.service.auth import REQUEST_DB, SESSION_COOKIE, actor_of, current_account, require, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session, link_account, use_reset_link
@@ -30,7 +30,7 @@ from epitrace.storage.investigation import PlaceSpec, VisitSpec
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 templates = Jinja2Templates(directory=str(__import__("pathlib").Path(__file__).parent / "templates"))
-Db = Annotated[Session, Depends(get_db)]
+Db = Annotated[Session, REQUEST_DB]
 PageId = Annotated[int, PathParam(ge=1, le=limits.MAX_ID)]
 """A record id in a page's path: within 63 bits, so the database is never asked for a larger one."""
 
