@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from epitrace.api import create_app
 from epitrace.feed import verify_feed
 from epitrace.storage.db import make_engine
+from tests.backends import needs_sqlite
 from tests.conftest import lab_line, write_labs
 
 
@@ -104,6 +105,29 @@ def test_api_serves_since_and_drops_expired_batches(cli, db_url, monkeypatch) ->
     assert verify_feed(since, public_key=public).ok  # the chain is checked from starts_after
     monkeypatch.setenv("EPITRACE_TODAY", "2026-04-30")  # after the follow-up period of every window
     assert client.get("/feed/").json()["batches"] == []
+
+
+@needs_sqlite("a writer holding SQLite's one write lock")
+def test_the_feed_answers_while_a_writer_holds_the_lock(cli, db_url, monkeypatch) -> None:
+    """The public feed reads without taking the write lock (issue 11): it answers while another
+    connection is in the middle of a write, instead of queueing behind it."""
+    import sqlite3
+
+    _, public, key = published_feed(cli)
+    monkeypatch.setenv("EPITRACE_FEED_KEY", str(key))
+    monkeypatch.setenv("EPITRACE_TODAY", "2026-03-20")
+    engine = make_engine(db_url)
+    writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        # A write would now wait; give the service's own writers no patience so a wrong answer is quick.
+        monkeypatch.setattr("epitrace.storage.db.BUSY_TIMEOUT_MS", 100)
+        document = TestClient(create_app(engine)).get("/feed/")
+        assert document.status_code == 200 and verify_feed(document.json(), public_key=public).ok
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        engine.dispose()
 
 
 def test_propose_and_approve_through_the_api(cli, db_url) -> None:

@@ -17,7 +17,7 @@ from epitrace.api import schemas as s
 from epitrace.domain import limits
 from epitrace.domain.roles import Permission
 from epitrace.errors import Unavailable
-from epitrace.service.auth import REQUEST_DB, actor_of, current_account, require, scope_of
+from epitrace.service.auth import READ_ONLY_DB, REQUEST_DB, actor_of, current_account, require, scope_of
 from epitrace.storage import accounts, aggregates, audit
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account
@@ -212,7 +212,7 @@ feed_router = APIRouter()
 
 
 @feed_router.get("/feed/", response_model=s.FeedDocument, tags=["feed"])
-def public_feed(db: Db, since: int = Query(0, ge=0, le=s.MAX_ID, description="Only batches after this version.")) -> dict:
+def public_feed(db: Annotated[Session, READ_ONLY_DB], since: int = Query(0, ge=0, le=s.MAX_ID, description="Only batches after this version.")) -> dict:
     """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
     from epitrace.feed import load_private_key
     from epitrace.storage.publication import current_public_key, feed_document

@@ -25,7 +25,7 @@ from epitrace.storage.accounts import (
     verify_password,
 )
 from epitrace.storage.audit import Actor
-from epitrace.storage.db import write_session
+from epitrace.storage.db import read_session, write_session
 from epitrace.storage.scope import Scope
 
 SESSION_COOKIE = "epitrace_session"
@@ -40,6 +40,15 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_db(request: Request) -> Iterator[Session]:
+    """A session for a request that writes nothing (the public feed): it never takes the write lock, so
+    a burst of anonymous reads does not queue the tracers' writes behind it (issue 11)."""
+    engine: Engine = request.app.state.engine
+    with read_session(engine) as session:
+        yield session
+
+
+READ_ONLY_DB = Depends(get_read_db, scope="function")
 REQUEST_DB = Depends(get_db, scope="function")
 """The request's session, committed when the route returns and *before* the answer is sent (FastAPI's
 default for a yield dependency ends it after the answer): a client that saw a 200 finds the write
