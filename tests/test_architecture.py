@@ -37,3 +37,39 @@ def test_only_storage_writes_sql() -> None:
             elif isinstance(node, ast.Import) and any(a.name.startswith("sqlalchemy") for a in node.names):
                 offenders.append(f"{relative}:{node.lineno} imports sqlalchemy")
     assert not offenders, "queries belong in storage:\n" + "\n".join(offenders)
+
+
+# Routes that stream a body and so must be coroutines; their database calls are short (issue 11: to be
+# moved to the thread pool).
+STREAMING_ROUTES = {"share_upload", "share_submit"}
+
+
+def test_no_dependency_that_uses_the_database_runs_on_the_event_loop() -> None:
+    """FastAPI runs ``async def`` dependencies on the event loop and plain ones in its thread pool: one
+    that waits for a database connection or the write lock on the loop stalls every request (issue 11)."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    from epitrace.api import create_app
+    from epitrace.service.auth import get_db, get_read_db
+    from epitrace.storage.db import make_engine
+    from epitrace.storage.migrate import upgrade
+
+    sessions = {get_db, get_read_db}
+    offenders = set()
+
+    def walk(dependant) -> bool:  # type: ignore[no-untyped-def]  # True when it (or a dependency) opens a session
+        uses = any(walk(d) for d in dependant.dependencies) or dependant.call in sessions
+        direct = any(d.call in sessions for d in dependant.dependencies)
+        if direct and inspect.iscoroutinefunction(dependant.call):
+            offenders.add(dependant.call.__name__)
+        return uses
+
+    engine = make_engine("sqlite://")
+    upgrade(engine)
+    for route in create_app(engine).routes:
+        if isinstance(route, APIRoute):
+            walk(route.dependant)
+    engine.dispose()
+    assert offenders - STREAMING_ROUTES == set()

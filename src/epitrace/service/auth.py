@@ -148,7 +148,21 @@ def sign_in(db: Session, request: Request, username: str, password: str) -> tupl
     return token, account
 
 
-async def optional_account(request: Request, db: Session = REQUEST_DB) -> Account | None:
+async def _sent_csrf(request: Request) -> str | None:
+    """The CSRF token a cookie-authenticated write sent: its header, or its form's ``csrf_token`` field
+    (reading the form is the only step here that must be awaited; the route reads the same, cached form)."""
+    if request.method in SAFE_METHODS or not request.cookies.get(SESSION_COOKIE):
+        return None
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        field = (await request.form()).get("csrf_token")
+        sent = field if isinstance(field, str) else None
+    return sent
+
+
+def optional_account(request: Request, db: Session = REQUEST_DB, sent_csrf: str | None = Depends(_sent_csrf)) -> Account | None:
+    """The caller's account, or None. A plain function, so FastAPI runs it in its thread pool: its
+    database work never blocks the event loop while it waits for a connection or the write lock (issue 11)."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return account_for_token(db, header[7:].strip())
@@ -157,10 +171,7 @@ async def optional_account(request: Request, db: Session = REQUEST_DB) -> Accoun
         return None
     account = account_for_session(db, token)
     if account is not None and request.method not in SAFE_METHODS:
-        sent = request.headers.get("x-csrf-token")
-        if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
-            sent = (await request.form()).get("csrf_token")  # cached: the route reads the same form
-        if not isinstance(sent, str) or not secrets.compare_digest(sent, account.csrf_token or ""):
+        if sent_csrf is None or not secrets.compare_digest(sent_csrf, account.csrf_token or ""):
             raise Forbidden("the CSRF token is missing or wrong: reload the page and submit again")
     return account
 
