@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -177,3 +178,24 @@ def test_users_and_audit_commands(cli, db_url) -> None:
     broken = cli("audit", "verify")
     assert (broken.exit_code, broken.stderr.strip()) == (
         1, "Error: the audit log is broken at entry 2: it or an entry before it was changed or removed")
+
+
+def test_concurrent_init_runs_take_turns(tmp_path) -> None:
+    """Three `epitrace init` at once on a new database: all succeed, one schema (issue 11; before, two of
+    three failed with 'table already exists' about half the time)."""
+    from tests.backends import database_url
+
+    url = database_url(tmp_path, "race")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EPITRACE_")} | {"EPITRACE_DATABASE_URL": url}
+    for _ in range(3):
+        runs = [subprocess.Popen([sys.executable, "-m", "epitrace", "init"], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        results = [(run.wait(), run.stderr.read()) for run in runs]
+        for run in runs:
+            run.stdout.close()
+            run.stderr.close()
+        assert [code for code, _ in results] == [0, 0, 0], [err[-300:] for _, err in results]
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM disease_profile")).scalar_one() == 1
+    engine.dispose()

@@ -11,7 +11,9 @@ from epitrace.storage.models import Base
 config = context.config
 engine = config.attributes.get("engine") or create_engine(Settings.from_env().database_url)
 
-with engine.connect() as connection:
+# Migrations take the write lock up front (SQLite BEGIN IMMEDIATE; storage.migrate holds an advisory
+# lock on PostgreSQL), so concurrent `epitrace init` runs queue: the later ones find the schema current.
+with engine.execution_options(sqlite_immediate=True).connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
