@@ -549,10 +549,10 @@ def test_tokens_made_before_0011_keep_working_for_90_days_and_accounts_stay_appr
     with engine.begin() as conn:
         d1 = conn.execute(text("SELECT id FROM jurisdiction WHERE code = 'D1'")).scalar_one()
         conn.execute(text("INSERT INTO app_user (id, username, password_hash, role, jurisdiction_id, active, created_at) "
-                          "VALUES (1, 'old', :hash, 'tracer', :d1, 1, '2026-01-01')"),
-                     {"hash": accounts.HASHER.hash(PASSWORD), "d1": d1})
+                          "VALUES (1, 'old', :hash, 'tracer', :d1, :yes, '2026-01-01')"),
+                     {"hash": accounts.HASHER.hash(PASSWORD), "d1": d1, "yes": True})
         conn.execute(text("INSERT INTO api_token (token_hash, user_id, name, created_at, revoked) "
-                          "VALUES (:digest, 1, 'old', '2026-01-01', 0)"), {"digest": accounts._digest("ept_old")})
+                          "VALUES (:digest, 1, 'old', '2026-01-01', :no)"), {"digest": accounts._digest("ept_old"), "no": False})
     upgrade(engine)
     with write_session(engine) as session:
         user = session.scalars(select(User)).one()

@@ -490,7 +490,7 @@ def test_every_aggregate_read_writes_exactly_one_audit_entry_and_the_chain_verif
 
     monkeypatch.setenv("EPITRACE_TODAY", TODAY.isoformat())
     api, page = client_for(attack_world, "epi-city"), page_client(attack_world, "epi-city")
-    reads = [(api, "/api/analytics/curve?by_jurisdiction=true&interval=week", "curve by report date per week and jurisdiction"),
+    reads = [(api, "/api/analytics/curve?by_jurisdiction=true&interval=week", "curve by report date/week/jurisdiction"),
              (api, "/api/analytics/rt", "rt by report date"),
              (api, "/api/analytics/kpis", f"kpis as of {TODAY}"),
              (api, "/api/analytics/clusters", "clusters"),
@@ -509,7 +509,7 @@ def test_every_aggregate_read_writes_exactly_one_audit_entry_and_the_chain_verif
         before = len(aggregate_entries(attack_world["engine"]))
         assert runner.invoke(app, command, catch_exceptions=False).exit_code == 0
         assert len(aggregate_entries(attack_world["engine"])) == before + 1
-    assert aggregate_entries(attack_world["engine"])[-1].record_id == "curve by onset date per day of D2"
+    assert aggregate_entries(attack_world["engine"])[-1].record_id == "curve by onset date/day of D2"
     verify = runner.invoke(app, ["audit", "verify"], catch_exceptions=False)
     assert verify.exit_code == 0 and "entries verify" in verify.output
 

@@ -22,7 +22,10 @@ def init() -> None:
         EPITRACE_DATABASE_URL=sqlite:///other.db epitrace init
     """
     db = make_engine()
-    revision = upgrade(db)
+    try:
+        revision = upgrade(db)
+    finally:
+        db.dispose()
     console.print(f"Database {db.url.render_as_string(hide_password=True)} is at schema revision {revision}.")
 
 

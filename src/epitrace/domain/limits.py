@@ -45,8 +45,10 @@ PASSWORD = 1024
 CODE = 32
 """A vocabulary value (role, jurisdiction code, kind, source) or a one-time code."""
 
-MAX_ID = 2**63 - 1
-"""Record ids are 64-bit signed integers in every database epitrace supports."""
+MAX_ID = 2**31 - 1
+"""Record ids are the schema's INTEGER columns: 32-bit signed on PostgreSQL (SQLite's hold 64 bits), so
+no record can have a larger id, and a larger one is refused before any query (on PostgreSQL it would
+fail in the driver: found by running the suite there, issue 11)."""
 FIRST_DATE = date(1900, 1, 1)
 """No date epitrace stores is earlier (a date of birth is at most 120 years ago)."""
 LAST_DATE = date(2100, 12, 31)

@@ -402,7 +402,7 @@ def curve(session: Session, scope: Scope, *, actor: Actor, by: By = "report", in
     _check(by, interval)
     source = _source(session, scope)
     released = _curve(source, by=by, interval=interval, by_jurisdiction=by_jurisdiction)
-    _audit(source, actor, f"curve by {by} date per {interval}{' and jurisdiction' if by_jurisdiction else ''}")
+    _audit(source, actor, f"curve by {by} date/{interval}{'/jurisdiction' if by_jurisdiction else ''}")
     return released
 
 

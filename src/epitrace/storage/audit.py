@@ -91,6 +91,7 @@ def record(
     person_id: int | None,
 ) -> None:
     """Append one entry to the chain (inside the caller's transaction)."""
+    _check_record_id(record_id)
     prev = _chain_head(session)
     event = AuditEvent(
         at=utcnow(),
@@ -105,6 +106,15 @@ def record(
     event.hash = _entry_hash(event.prev_hash, event)
     session.add(event)
     session.info[HEAD_KEY] = event.hash
+
+
+RECORD_ID_LENGTH = AuditEvent.__table__.c.record_id.type.length
+
+
+def _check_record_id(record_id: object) -> None:
+    # SQLite stores any length; PostgreSQL refuses the whole transaction. One rule for both (issue 11).
+    if len(str(record_id)) > RECORD_ID_LENGTH:
+        raise ValueError(f"audit record id {str(record_id)[:80]!r} is over {RECORD_ID_LENGTH} characters")
 
 
 def verify(session: Session) -> int | None:
@@ -135,6 +145,8 @@ def record_many(
         return
     prev = _chain_head(session)
     events = []
+    for record_id, _ in records:
+        _check_record_id(record_id)
     for record_id, person_id in records:
         event = AuditEvent(
             at=utcnow(), actor=actor.name, action=action, record_type=record_type,
