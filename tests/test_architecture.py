@@ -59,12 +59,11 @@ def test_no_dependency_that_uses_the_database_runs_on_the_event_loop() -> None:
     sessions = {get_db, get_read_db}
     offenders = set()
 
-    def walk(dependant) -> bool:  # type: ignore[no-untyped-def]  # True when it (or a dependency) opens a session
-        uses = any(walk(d) for d in dependant.dependencies) or dependant.call in sessions
-        direct = any(d.call in sessions for d in dependant.dependencies)
-        if direct and inspect.iscoroutinefunction(dependant.call):
+    def walk(dependant) -> None:  # type: ignore[no-untyped-def]
+        for dependency in dependant.dependencies:
+            walk(dependency)
+        if any(d.call in sessions for d in dependant.dependencies) and inspect.iscoroutinefunction(dependant.call):
             offenders.add(dependant.call.__name__)
-        return uses
 
     engine = make_engine("sqlite://")
     upgrade(engine)

@@ -70,7 +70,7 @@ def test_concurrent_writers_keep_one_audit_chain(engine) -> None:
     from epitrace.storage.db import make_engine, read_session, write_session
 
     def writer(n: int) -> None:
-        own = make_engine(str(engine.url.render_as_string(hide_password=False)))
+        own = make_engine(engine.url.render_as_string(hide_password=False))
         try:
             for i in range(25):
                 with write_session(own) as session:

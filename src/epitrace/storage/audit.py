@@ -145,9 +145,8 @@ def record_many(
         return
     prev = _chain_head(session)
     events = []
-    for record_id, _ in records:
-        _check_record_id(record_id)
     for record_id, person_id in records:
+        _check_record_id(record_id)  # before anything is added: a refusal leaves the chain as it was
         event = AuditEvent(
             at=utcnow(), actor=actor.name, action=action, record_type=record_type,
             record_id=str(record_id), person_id=person_id, purpose=actor.purpose, prev_hash=prev,

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from epitrace.errors import ConfigurationError
@@ -131,9 +131,7 @@ def is_initialised(engine: Engine) -> bool:
     reached is a ``ConfigurationError`` naming it (without its password), not a driver traceback."""
     try:
         return inspect(engine).has_table("alembic_version")
-    except DBAPIError as exc:
-        if not exc.connection_invalidated and not isinstance(exc, OperationalError):
-            raise
+    except OperationalError as exc:  # the driver could not connect (refused, unknown host, bad login)
         url = engine.url.render_as_string(hide_password=True)
         reason = without_password(engine.url.render_as_string(hide_password=False), str(exc.orig)).strip()
         raise ConfigurationError(f"cannot reach the database at {url} ({reason.splitlines()[0]}); check "
