@@ -19,7 +19,8 @@ PRIVATE_DIR = 0o700
 
 
 def private_dir(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a folder, created ``0700`` (with any missing parents) unless it exists already."""
+    """``path`` as a folder, created ``0700`` unless it exists already (missing parents are created
+    with the umask's mode)."""
     folder = Path(path)
     if not folder.is_dir():
         folder.mkdir(parents=True, exist_ok=True)
@@ -31,11 +32,7 @@ def create_private(path: str | os.PathLike[str]) -> Path:
     """Create ``path`` empty and ``0600`` if it does not exist (for writers that open the file by name,
     such as SQLite, which then gives its -wal and -shm files the same mode); an existing file is
     narrowed to ``0600`` and keeps its content."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
-    try:
-        os.fchmod(fd, PRIVATE_FILE)
-    finally:
-        os.close(fd)
+    open_private(path, "ab").close()
     return Path(path)
 
 

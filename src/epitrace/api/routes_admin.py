@@ -81,7 +81,7 @@ def report_json(db: Db, account: Account = AGGREGATES) -> dict:
 
 
 @router.get("/audit", response_model=list[s.AuditEventPublic], tags=["audit"])
-def audit_events(db: Db, person_id: int = Query(ge=1, le=s.MAX_ID, description="The person whose accesses to list."), account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
+def audit_events(db: Db, person_id: int = Query(ge=1, le=limits.MAX_ID, description="The person whose accesses to list."), account: Account = Depends(require(Permission.READ_AUDIT))) -> list[dict]:
     """Who accessed a person's data, newest first (privacy officers); a person outside your jurisdiction is a 404."""
     return wb.audit_for_person(db, scope_of(account), person_id, actor=actor_of(account, "privacy oversight"))
 
@@ -212,7 +212,7 @@ feed_router = APIRouter()
 
 
 @feed_router.get("/feed/", response_model=s.FeedDocument, tags=["feed"])
-def public_feed(db: Annotated[Session, READ_ONLY_DB], since: int = Query(0, ge=0, le=s.MAX_ID, description="Only batches after this version.")) -> dict:
+def public_feed(db: Annotated[Session, READ_ONLY_DB], since: int = Query(0, ge=0, le=limits.MAX_ID, description="Only batches after this version.")) -> dict:
     """The public exposure feed (no sign-in): signed, hash-chained batches of redacted windows."""
     from epitrace.feed import load_private_key
     from epitrace.storage.publication import current_public_key, feed_document

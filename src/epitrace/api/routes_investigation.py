@@ -270,7 +270,7 @@ async def share_upload(request: Request, db: Db,
     form field ``code`` before the files. A wrong code is a 404 and nothing of the files is read."""
     from epitrace.service.sharing import receive_share
 
-    _, result = await receive_share(request, db, code=x_share_code if x_share_code is not None else code)
+    result = await receive_share(request, db, code=x_share_code if x_share_code is not None else code)
     return {"visits_shared": result.visits, "stays_outside_infectious_period": result.stays_outside_period,
             "checkins_shared": result.checkins, "raw_file_kept": False}
 

@@ -10,12 +10,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from epitrace.domain import limits
 
-MAX_ID = limits.MAX_ID
-"""Record ids are 64-bit signed integers in every database epitrace supports."""
 UtcDatetime = Annotated[datetime, AfterValidator(lambda moment: moment if moment.tzinfo else
                                                  moment.replace(tzinfo=timezone.utc))]
 """A stored time (naive UTC in the database) answered as RFC 3339 with its +00:00 offset."""
-RecordId = Annotated[int, FastAPIPath(ge=1, le=MAX_ID, description="A record id.")]
+RecordId = Annotated[int, FastAPIPath(ge=1, le=limits.MAX_ID, description="A record id.")]
 Day = Annotated[date, Field(ge=limits.FIRST_DATE, le=limits.LAST_DATE)]
 """A date a person types: within the dates epitrace stores (``domain.limits``); the domain rules narrow it."""
 Moment = Annotated[AwareDatetime, Field(ge=limits.FIRST_MOMENT, le=limits.LAST_MOMENT)]
@@ -125,8 +123,8 @@ class PersonsPublic(BaseModel):
 
 
 class MergeRequest(BaseModel):
-    keep: int = Field(ge=1, le=MAX_ID, description="Person id to keep.")
-    other: int = Field(ge=1, le=MAX_ID, description="Person id merged into it.")
+    keep: int = Field(ge=1, le=limits.MAX_ID, description="Person id to keep.")
+    other: int = Field(ge=1, le=limits.MAX_ID, description="Person id merged into it.")
 
 
 class LinkPublic(BaseModel):

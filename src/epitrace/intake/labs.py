@@ -76,7 +76,7 @@ NAME_COLUMNS = frozenset({"given_name", "family_name"})
 MULTILINE_COLUMNS = frozenset({"address"})
 # The storage columns' lengths (storage/models.py), so no database ever truncates or refuses a value.
 MAX_LENGTH = {"lab_id": 64, "specimen_id": 128, "test_type": 64, "given_name": limits.NAME, "family_name": limits.NAME,
-              "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": 32}
+              "phone": limits.PHONE, "national_id": limits.NATIONAL_ID, "address": limits.ADDRESS, "jurisdiction_code": limits.CODE}
 OTHER_MAX_LENGTH = 32  # dates, result, sex
 RESULT_VALUES = frozenset(v.value for v in LabResultValue)
 SEX_VALUES = frozenset(v.value for v in Sex)
@@ -251,8 +251,8 @@ def _check_values(line: int, values: dict[str, str], latest_allowed: date) -> tu
             day = parse_iso_date(raw)
             if day is None:
                 errors.append(RowError(line, column, raw, "expected a date as YYYY-MM-DD, e.g. 2026-03-14"))
-            elif limits.date_problem(day):
-                errors.append(RowError(line, column, raw, limits.date_problem(day)))  # type: ignore[arg-type]
+            elif problem := limits.date_problem(day):
+                errors.append(RowError(line, column, raw, problem))
             else:
                 content[column] = raw
         elif column == "result":

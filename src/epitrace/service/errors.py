@@ -94,9 +94,12 @@ def _stack_without_data(exc: BaseException) -> str:
 
 
 def error_response(request: Request, exc: EpitraceError) -> Response:
-    """The one-shape answer to ``exc`` where no exception handler runs (a middleware): JSON, or the
-    error page for a browser."""
-    return _respond(request, exc.status, exc.message, exc.items(), dict(exc.headers))
+    """The one-shape answer to ``exc``: JSON, or the error page for a browser. The exception handler
+    answers with it, and so does a middleware, where no handler runs."""
+    headers = dict(exc.headers)
+    if isinstance(exc, Unauthorized) and not _is_page(request):
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return _respond(request, exc.status, exc.message, exc.items(), headers)
 
 
 PageRenderer = Callable[[Request, int, str, str], Response]
@@ -108,10 +111,7 @@ def install(app: FastAPI, *, render_error_page: PageRenderer) -> None:
 
     @app.exception_handler(EpitraceError)
     async def epitrace_error(request: Request, exc: EpitraceError) -> Response:
-        headers = dict(exc.headers)
-        if isinstance(exc, Unauthorized) and not _is_page(request):
-            headers.setdefault("WWW-Authenticate", "Bearer")
-        return _respond(request, exc.status, exc.message, exc.items(), headers)
+        return error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

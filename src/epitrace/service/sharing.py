@@ -57,7 +57,7 @@ def _check(db: Session, request: Request, code: str) -> None:
         raise
 
 
-async def receive_share(request: Request, db: Session, *, code: str | None = None) -> tuple[ShareUpload, Shared]:
+async def receive_share(request: Request, db: Session, *, code: str | None = None) -> Shared:
     """Check the code, read the upload, and share it (``storage.sharing.share``).
 
     ``code`` is the code from a header or the query string, if the caller sent it there. What was
@@ -77,7 +77,7 @@ async def receive_share(request: Request, db: Session, *, code: str | None = Non
     except NotFound:
         limiter.failed(_limiter_key(request))
         raise
-    return upload, result
+    return result
 
 
 async def _read_form(request: Request, upload: ShareUpload, *, check) -> None:  # type: ignore[no-untyped-def]

@@ -41,8 +41,8 @@ MIN_LEGAL_BASIS = 10
 MAX_LENGTH = {"given_name": limits.NAME, "family_name": limits.NAME, "phone": limits.PHONE, "check_in": 64, "check_out": 64,
               "date_of_birth": 32}
 UNIX_SECONDS = re.compile(r"-?[0-9]{1,20}")
-FIRST_MOMENT = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())
-LAST_MOMENT = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
+FIRST_UNIX_SECOND = int(datetime(1, 1, 2, tzinfo=timezone.utc).timestamp())
+LAST_UNIX_SECOND = int(datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp())
 EXPECTED_MOMENT = "expected ISO-8601 with an offset, e.g. 2026-03-10T18:05:00+01:00, or Unix seconds"
 
 
@@ -164,8 +164,8 @@ def _parse(data: bytes, *, source: str) -> pl.DataFrame:
             if born is None:
                 row_errors.append(RowError(line, "date_of_birth", shorten(values["date_of_birth"]),
                                            "expected a date as YYYY-MM-DD, e.g. 1985-06-01, or empty"))
-            elif limits.date_problem(born):
-                row_errors.append(RowError(line, "date_of_birth", values["date_of_birth"], limits.date_problem(born)))  # type: ignore[arg-type]
+            elif problem := limits.date_problem(born):
+                row_errors.append(RowError(line, "date_of_birth", values["date_of_birth"], problem))
                 born = None
         if "check_in" in times and "check_out" in times and times["check_out"] <= times["check_in"]:
             row_errors.append(RowError(line, "check_out", values["check_out"], "is not after check_in; stays are [check_in, check_out)"))
@@ -200,8 +200,8 @@ def _moment(text: str) -> int | str:
     """Unix seconds, or why ``text`` is not a usable moment."""
     if UNIX_SECONDS.fullmatch(text):
         seconds = int(text)
-        if not FIRST_MOMENT <= seconds <= LAST_MOMENT:
-            hint = "; it looks like milliseconds: divide by 1000" if FIRST_MOMENT <= seconds // 1000 <= LAST_MOMENT else ""
+        if not FIRST_UNIX_SECOND <= seconds <= LAST_UNIX_SECOND:
+            hint = "; it looks like milliseconds: divide by 1000" if FIRST_UNIX_SECOND <= seconds // 1000 <= LAST_UNIX_SECOND else ""
             return f"is not a time between the years 1 and 9999 as Unix seconds (e.g. 1772992800 for 2026-03-08 18:00 UTC){hint}"
         return seconds
     try:

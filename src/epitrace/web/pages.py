@@ -453,7 +453,7 @@ async def share_submit(request: Request, db: Db) -> HTMLResponse:
 
     try:
         with savepoint(db):
-            _, result = await receive_share(request, db)
+            result = await receive_share(request, db)
     except EpitraceError as error:
         upload = getattr(request.state, "share_upload", None)
         code = upload.code if upload is not None else ""
