@@ -196,9 +196,8 @@ def tokens(db: Db, account: Account = Depends(current_account)) -> list[dict]:
 @router.post("/tokens", response_model=s.TokenCreated, tags=["accounts"], status_code=201)
 def create_token(body: s.TokenCreate, db: Db, account: Account = Depends(current_account)) -> dict:
     """A new API token acting as you, expiring in ``days`` days (90 by default); shown once."""
-    token = accounts.create_api_token(db, account.username, name=body.name, days=body.days,
-                                      actor=_managing(account))
-    row = accounts.list_tokens(db, account.username)[0]
+    token, row = accounts.issue_api_token(db, account.username, name=body.name, days=body.days,
+                                          actor=_managing(account))
     return _token(row) | {"token": token}
 
 

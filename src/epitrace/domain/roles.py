@@ -41,10 +41,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def can(role: str, permission: Permission) -> bool:
     """Whether ``role`` holds ``permission``."""
-    try:
-        return permission in ROLE_PERMISSIONS[Role(role)]
-    except ValueError:
-        return False
+    return permission in permissions_of(role)
 
 
 def permissions_of(role: str) -> frozenset[Permission]:
@@ -64,7 +61,3 @@ def missing_rights(holder: str, role: str) -> frozenset[Permission]:
     """
     return permissions_of(role) - permissions_of(holder)
 
-
-def needs_personal_rights(role: str) -> bool:
-    """Whether accounts of ``role`` read personal data."""
-    return Permission.READ_PERSONAL in permissions_of(role)

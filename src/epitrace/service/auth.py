@@ -19,6 +19,7 @@ from epitrace.storage.accounts import (
     Account,
     account_for_session,
     account_for_token,
+    actor_name,
     rehash_if_needed,
     start_session,
     usable_user,
@@ -132,10 +133,8 @@ def sign_in(db: Session, request: Request, username: str, password: str) -> tupl
     """
     engine: Engine = request.app.state.engine
     attempt = signin.begin_attempt(engine, username, client_address(request))
-    if not verify_password(attempt.password_hash, password):
-        signin.attempt_failed(engine, attempt)
-        raise Unauthorized("wrong user name or password")
-    user = usable_user(db, attempt.user_id)
+    # The hash is verified whatever the account's state, so every wrong answer costs the same time.
+    user = usable_user(db, attempt.user_id) if verify_password(attempt.password_hash, password) else None
     if user is None:
         signin.attempt_failed(engine, attempt)
         raise Unauthorized("wrong user name or password")
@@ -198,4 +197,4 @@ def scope_of(account: Account) -> Scope:
 
 
 def actor_of(account: Account, purpose: str = "outbreak investigation") -> Actor:
-    return Actor(name=f"user:{account.username}", purpose=purpose)
+    return Actor(name=actor_name(account), purpose=purpose)

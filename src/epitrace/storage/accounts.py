@@ -103,6 +103,11 @@ class Requested:
     link: Link | None
 
 
+def actor_name(account: Account) -> str:
+    """How an account is named in the audit log and in ``requested_by``/``approved_by``."""
+    return f"user:{account.username}"
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -193,7 +198,7 @@ def pending_for(session: Session, by: Account) -> list[tuple[User, str]]:
                            .where(User.pending_approval.is_(True), User.active.is_(True),
                                   User.jurisdiction_id.in_(by.jurisdiction_ids)).order_by(User.username)).tuples()
     return [(u, code) for u, code in rows
-            if not missing_rights(by.role, u.role) and u.requested_by != f"user:{by.username}"]
+            if not missing_rights(by.role, u.role) and u.requested_by != actor_name(by)]
 
 
 def approve_user(session: Session, by: Account | None, username: str, *, actor: Actor) -> Link:
@@ -212,7 +217,7 @@ def approve_user(session: Session, by: Account | None, username: str, *, actor: 
         if lacking:
             raise Forbidden(f"approving a {user.role} account needs a role that holds its rights; the {by.role} "
                             f"role lacks: {_rights(lacking)}")
-        if user.requested_by == actor.name:
+        if user.requested_by == actor_name(by):
             raise Forbidden(f"you asked for account {username!r}: a second, different account must approve it")
     user.pending_approval = False
     user.approved_by = actor.name
@@ -382,6 +387,12 @@ def account_for_session(session: Session, token: str) -> Account | None:
 def create_api_token(session: Session, username: str, *, name: str, days: int = TOKEN_DAYS,
                      actor: Actor = Actor()) -> str:
     """A new API token for ``username`` that expires in ``days`` days; shown once, stored as a hash; audited."""
+    return issue_api_token(session, username, name=name, days=days, actor=actor)[0]
+
+
+def issue_api_token(session: Session, username: str, *, name: str, days: int = TOKEN_DAYS,
+                    actor: Actor = Actor()) -> tuple[str, ApiToken]:
+    """``create_api_token``, with the stored row (for an answer that shows it)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}; create it with `epitrace users add`")
@@ -395,7 +406,7 @@ def create_api_token(session: Session, username: str, *, name: str, days: int = 
     session.add(row)
     session.flush()
     audit.record(session, actor, action="create", record_type="api_token", record_id=row.id, person_id=None)
-    return token
+    return token, row
 
 
 def list_tokens(session: Session, username: str) -> list[ApiToken]:
