@@ -30,7 +30,6 @@ from epitrace.storage.persons import resolve_person
 from epitrace.storage.scope import EVERYWHERE, Scope, case_filter, person_filter, task_filter
 
 LOOKUP_CHUNK = 400
-OUTSIDE = "outside your jurisdiction"
 ELSEWHERE = ("this specimen was already reported; the owning jurisdiction can resolve it (if this row is "
              "a different specimen, check its lab_id and specimen_id)")
 
@@ -110,7 +109,8 @@ def check_lab_records(session: Session, records: Sequence[Record], *, scope: Sco
     problems = _reference_problems(records, jurisdictions, scope)
     new_rows, already, conflicts, elsewhere = _split_known(session, records, scope)
     if actor is not None:
-        outside = sorted({code for _, _, code, reason in problems if reason.startswith(OUTSIDE)})
+        outside = sorted({code for _, content, _ in records if (code := content.get("jurisdiction_code")) in jurisdictions
+                          and not scope.allows(jurisdictions[code])})
         for code in outside:
             audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
         for lab_result_id, person_id in elsewhere:
@@ -169,7 +169,7 @@ def _reference_problems(records: Sequence[Record], jurisdictions: dict[str, int]
                              "or use a code from `epitrace jurisdictions list`"))
         elif not scope.allows(jurisdictions[code]):
             problems.append((row, "jurisdiction_code", code,
-                             f"{OUTSIDE}: you can import results only for the jurisdiction(s) you work "
+                             "outside your jurisdiction: you can import results only for the jurisdiction(s) you work "
                              f"for; correct the code, or have the row imported by an account of {code}"))
     return problems
 

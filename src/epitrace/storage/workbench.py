@@ -16,7 +16,6 @@ from epitrace.errors import InputError, NotFound
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of, register_positive
-from epitrace.storage.db import savepoint
 from epitrace.storage.investigation import VisitSpec, add_contact, add_visits, update_case
 from epitrace.storage.jurisdictions import codes_by_id, get_jurisdiction, list_jurisdictions, subtree_ids
 from epitrace.storage.links import review_link
@@ -117,17 +116,19 @@ def _jurisdiction_ids(session: Session, scope: Scope, code: str | None, *, actor
     if code is None or code == "":
         return None
     # For a caller with a scope, a code outside it is refused exactly like an unknown one (issue 10).
-    unknown = InputError(f"jurisdiction {code!r} is {'not one of yours' if scope.jurisdiction_ids is not None else 'not a known code'}: "
-                         f"use one of {', '.join(jurisdictions_in_scope(session, scope))}")
+    def unknown() -> InputError:  # built only when refused: it lists the caller's jurisdictions
+        return InputError(f"jurisdiction {code!r} is {'not one of yours' if scope.jurisdiction_ids is not None else 'not a known code'}: "
+                          f"use one of {', '.join(jurisdictions_in_scope(session, scope))}")
+
     try:
         wanted = subtree_ids(session, code)
     except NotFound:
-        raise unknown from None
+        raise unknown() from None
     ids = [j for j in wanted if scope.allows(j)]
     if not ids:
         if actor is not None:
             audit.deny(session, actor, record_type="jurisdiction", record_id=code, person_id=None)
-        raise unknown
+        raise unknown()
     return ids
 
 
@@ -351,19 +352,18 @@ def list_tasks(
 
 def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date) -> dict:
     """Close an open task; a positive test makes the contact a case linked to its source. A closed task
-    (done or cancelled) is a ``Conflict`` naming its state, checked before anything is written, and the
-    write runs in a savepoint, so a refusal leaves no case and no audit entry (issue 10)."""
+    (done or cancelled) is a ``Conflict`` naming its state, checked before anything is written (issue 10);
+    a refusal after that is undone by the caller's transaction or savepoint, as for every write."""
     task = scoped_task(session, scope, task_id, actor=actor)
     require_open(task)
-    with savepoint(session):
-        if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
-            outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
-                                        specimen_on=on, result_on=on, test_type="reported to tracer",
-                                        evidence=f"Positive test recorded on task {task.id}", actor=actor)
-            if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
-                close_task(session, task, result="positive", on=on, actor=actor)
-            return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
-        close_task(session, task, result=result, on=on, actor=actor)
+    if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
+        outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
+                                    specimen_on=on, result_on=on, test_type="reported to tracer",
+                                    evidence=f"Positive test recorded on task {task.id}", actor=actor)
+        if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
+            close_task(session, task, result="positive", on=on, actor=actor)
+        return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
+    close_task(session, task, result=result, on=on, actor=actor)
     return {"task_id": task.id, "status": task.status, "case_id": None, "new_case": False}
 
 
