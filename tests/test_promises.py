@@ -362,9 +362,7 @@ def test_a_write_is_committed_before_its_answer_is_sent(world) -> None:  # noqa:
             await app(scope, receive, on_send)
         return wrapped
 
-    client = TestClient(watching(world["app"]), base_url="https://testserver")
-    token = client.post("/api/session", json={"username": "tracer-d1", "password": PASSWORD})
-    client.headers["X-CSRF-Token"] = token.json()["csrf_token"]
+    client = client_for({**world, "app": watching(world["app"])}, "tracer-d1")
     made = client.post(f"/api/cases/{world['cases']['Ana']}/contacts", json={
         "given_name": "Bo", "family_name": "Jensen", "setting": "household", "last_exposure": "2026-03-11",
         "identified_on": "2026-03-12"})
