@@ -15,7 +15,7 @@ from epitrace.api import schemas as s
 from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
-from epitrace.domain.statuses import CaseStatus, TaskKind, TaskStatus
+from epitrace.domain.statuses import CaseStatus, PublicationStatus, TaskKind, TaskStatus
 from epitrace.errors import InputError
 from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
@@ -284,7 +284,7 @@ def propose_publication(case_id: s.RecordId, db: Db, account: Account = WRITE) -
 
 
 @router.get("/publications", response_model=list[s.PublicationPublic], tags=["feed"])
-def publications(db: Db, status: str = "proposed",
+def publications(db: Db, status: PublicationStatus = Query(PublicationStatus.PROPOSED, description="Only proposals in this state."),
                  account: Account = Depends(require(Permission.APPROVE_PUBLICATION))) -> list[dict]:
     """Publication proposals in your jurisdiction, with changes and warnings."""
     from epitrace.storage.publication import list_proposals

@@ -9,6 +9,7 @@ import typer
 
 from epitrace import settings
 from epitrace.cli._common import FORMAT_OPTION, OutputFormat, cli_actor, console, echo, emit, engine
+from epitrace.domain.statuses import PublicationStatus
 from epitrace.errors import InputError
 from epitrace.storage.db import read_session, write_session
 from epitrace.storage.scope import EVERYWHERE
@@ -57,7 +58,7 @@ def propose(case_id: int = typer.Option(..., "--case", help="Case whose exposure
 
 
 @feed_app.command("review")
-def review(status: str = typer.Option("proposed", "--status", help="proposed, approved, rejected or published."),
+def review(status: PublicationStatus = typer.Option(PublicationStatus.PROPOSED, "--status", help="Only proposals in this state."),
            fmt: OutputFormat = FORMAT_OPTION) -> None:
     """List publication proposals with what redaction changed and any warnings.
 

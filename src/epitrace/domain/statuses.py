@@ -64,6 +64,15 @@ class ContactStatus(StrEnum):
     COMPLETED = "completed"
 
 
+class PublicationStatus(StrEnum):
+    """Where a proposed exposure-window publication stands."""
+
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    PUBLISHED = "published"
+
+
 class LinkCertainty(StrEnum):
     """How sure a transmission link is.
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.publication import PlaceFacts, redact
+from epitrace.domain.statuses import PublicationStatus
 from epitrace.errors import Conflict, InputError, NotFound
 from epitrace.feed.signing import FORMAT, GENESIS, public_key_text, sign_batch
 from epitrace.storage import audit
@@ -67,7 +68,7 @@ def propose_case_windows(session: Session, scope: Scope, case_id: int, *, actor:
     return out
 
 
-def list_proposals(session: Session, scope: Scope, *, status: str = "proposed") -> list[dict]:
+def list_proposals(session: Session, scope: Scope, *, status: PublicationStatus = PublicationStatus.PROPOSED) -> list[dict]:
     rows = session.execute(
         select(PublishedWindow, ExposureWindow.case_id).join(ExposureWindow, ExposureWindow.id == PublishedWindow.window_id)
         .join(Case, Case.id == ExposureWindow.case_id).where(PublishedWindow.status == status, case_filter(scope))
@@ -93,13 +94,13 @@ def review_proposal(session: Session, scope: Scope, proposal_id: int, *, approve
         # Refused exactly like a missing proposal: its case id is not named (issue 10).
         audit.deny(session, actor, record_type="publication", record_id=proposal_id, person_id=case.person_id)
         raise missing
-    if row.status != "proposed":
+    if row.status != PublicationStatus.PROPOSED:
         raise Conflict(f"proposal {proposal_id} is already {row.status}")
     warnings = json.loads(row.warnings)
     if approve and warnings and not acknowledge_warnings:
         raise InputError(f"proposal {proposal_id} has warnings ({'; '.join(warnings)}): approve with --acknowledge-warnings "
                          "if publishing is still right, or reject it")
-    row.status, row.reviewed_by = ("approved" if approve else "rejected"), actor.name
+    row.status, row.reviewed_by = (PublicationStatus.APPROVED if approve else PublicationStatus.REJECTED), actor.name
     audit.record(session, actor, action="approve" if approve else "reject", record_type="publication",
                  record_id=proposal_id, person_id=case.person_id)
     return row
@@ -107,7 +108,7 @@ def review_proposal(session: Session, scope: Scope, proposal_id: int, *, approve
 
 def publish_batch(session: Session, key: Ed25519PrivateKey, *, today: date, test_info: str, actor: Actor) -> FeedBatch | None:
     """Append one signed batch with every approved, unpublished window; None when there is nothing new."""
-    approved = session.scalars(select(PublishedWindow).where(PublishedWindow.status == "approved").order_by(PublishedWindow.id)).all()
+    approved = session.scalars(select(PublishedWindow).where(PublishedWindow.status == PublicationStatus.APPROVED).order_by(PublishedWindow.id)).all()
     if not approved:
         return None
     windows = [{"id": f"w{p.id}", "label": p.label, "lat": p.lat, "lon": p.lon, "radius_m": p.radius_m,
@@ -117,7 +118,7 @@ def publish_batch(session: Session, key: Ed25519PrivateKey, *, today: date, test
     row = append_batch(session, key, content={"windows": windows}, advice=test_info,
                        expires_on=max(p.expires_on for p in approved), actor=actor)
     for p in approved:
-        p.status, p.batch_version = "published", row.version
+        p.status, p.batch_version = PublicationStatus.PUBLISHED, row.version
     return row
 
 
