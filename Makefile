@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean lock
+.PHONY: demo test test-all test-slow test-pg install clean lock
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,21 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/epitrace demo
 
+# The fast default suite on SQLite. Tests marked slow (Spark, the browser, R, the pipeline, load and kill
+# tests, long property runs) are left out here and run by test-all, test-slow and test-pg (CI runs them all).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -m ''
+
+# Every test on PostgreSQL: a throw-away server from Debian's binaries (apt-get install postgresql), or
+# the server at EPITRACE_TEST_DATABASE_URL (a maintenance database the tests may create databases on).
+test-pg: $(STAMP)
+	EPITRACE_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m ''
 
 # Regenerate the lock from the current environment after changing dependencies.
 lock:

@@ -30,6 +30,8 @@ from tests.backends import database_url
 from tests.browser_support import assert_png, launch_chromium, live_server
 from tests.conftest import lab_line, write_labs
 
+pytestmark = pytest.mark.slow  # drives Chromium; run by make test-all / test-pg and CI
+
 PASSWORD = "correct horse battery staple"
 USERS = {"tracer-d1": (Role.TRACER, "D1"), "tracer-d2": (Role.TRACER, "D2")}
 # Both results come back on 11 March; the tracers work on the 12th, the day after.

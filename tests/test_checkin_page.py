@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import sync_playwright
 
 from epitrace.api import create_app
 from epitrace.checkin import CheckIn, create_venue
 from epitrace.storage.db import make_engine
 from tests.browser_support import launch_chromium, live_server
+
+pytestmark = pytest.mark.slow  # drives Chromium; run by make test-all / test-pg and CI
 
 
 def test_poster_command_and_check_in_page(cli, db_url, tmp_path) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import select, text
 
 from epitrace.cli import app
@@ -180,6 +181,7 @@ def test_users_and_audit_commands(cli, db_url) -> None:
         1, "Error: the audit log is broken at entry 2: it or an entry before it was changed or removed")
 
 
+@pytest.mark.slow
 def test_concurrent_init_runs_take_turns(tmp_path) -> None:
     """Three `epitrace init` at once on a new database: all succeed, one schema (issue 11; before, two of
     three failed with 'table already exists' about half the time)."""

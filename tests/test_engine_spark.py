@@ -20,6 +20,8 @@ from epitrace.engine import match, reference_match
 from epitrace.engine.spark import input_errors, spark_match, spark_session
 from epitrace.errors import ConfigurationError, InputError
 
+pytestmark = pytest.mark.slow  # starts Spark; run by make test-all / test-pg and CI
+
 # A city, both sides of the antimeridian, the Arctic, and a hair from each pole.
 ANCHORS = [(52.37, 4.9), (0.0, 179.9995), (-33.9, -179.9998), (78.2, 15.6), (89.9995, 0.0), (-89.9993, 120.0)]
 RUN = CliRunner()

@@ -271,6 +271,7 @@ document.addEventListener("securitypolicyviolation",
 """
 
 
+@pytest.mark.slow
 def test_the_pages_break_no_rule_of_their_policy_in_a_browser_issue_10(world, monkeypatch) -> None:  # noqa: F811
     from playwright.sync_api import sync_playwright
 

@@ -35,6 +35,8 @@ from tests.conftest import LAB_HEADER, lab_line
 from tests.test_intake_labs import db_content, directory_listing
 from tests.test_tracing import venue_case  # noqa: F401 - the shared fixture
 
+pytestmark = pytest.mark.slow  # long property runs; run by make test-all / test-pg and CI
+
 TODAY = date(2026, 3, 14)
 ACTOR = Actor(name="fuzz")
 LEGAL_BASIS = "Public Health Act s.12; order 2026-031"

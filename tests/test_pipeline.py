@@ -19,6 +19,8 @@ from epitrace.storage.db import make_engine, read_session
 from epitrace.storage.models import Contact, LabResult, Task, TransmissionLink
 from epitrace.synth import SynthConfig, generate
 
+pytestmark = pytest.mark.slow  # runs the demo pipeline; run by make test-all / test-pg and CI
+
 PEOPLE, DAYS, SEED = 6_000, 24, 3
 
 

@@ -54,6 +54,7 @@ def test_imported_cases_windows_and_prior_match_epiestim(tmp_path) -> None:
     assert_frame_equal(pl.read_csv(out), expected("Flu2009.imported.parametric"), check_exact=False, rel_tol=1e-6, abs_tol=0)
 
 
+@pytest.mark.slow
 def test_live_epiestim_agrees_with_the_stored_references(tmp_path) -> None:
     """Regenerate the references with R's EpiEstim itself, so they cannot drift from it."""
     if shutil.which("Rscript") is None:

@@ -24,6 +24,8 @@ from epitrace.storage.models import Case
 from tests.backends import database_url
 from tests.conftest import city_database, lab_line, write_labs
 
+pytestmark = pytest.mark.slow  # every route under schemathesis, four roles: about 90 s; run by make test-all / test-pg and CI
+
 EXAMPLES = 12
 ACCOUNTS = {"tracer": (Role.TRACER, "D1"), "supervisor": (Role.SUPERVISOR, "CITY"),
             "administrator": (Role.ADMINISTRATOR, "CITY"), "privacy": (Role.PRIVACY_OFFICER, "CITY")}

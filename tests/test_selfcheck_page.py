@@ -42,6 +42,7 @@ TRAIL = ("lat,lon,start,end\n52.37013,4.89012,2026-03-09T18:30:00Z,2026-03-09T19
          "52.30417,4.70123,2026-03-09T20:30:00Z,2026-03-09T23:00:00Z\n")
 
 
+@pytest.mark.slow
 def test_trail_is_matched_in_the_page_and_never_sent(cli, db_url, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("EPITRACE_TODAY", "2026-03-15")
     _, _, key = published_feed(cli)
@@ -567,6 +568,7 @@ def python_matches(cases: list[tuple[list[dict[str, Any]], list[dict[str, Any]],
     return [sorted(rows) for rows in found]
 
 
+@pytest.mark.slow
 def test_the_page_reads_and_matches_as_epitrace_check_does_9(cli, db_url, monkeypatch) -> None:
     document, public, key = published_feed(cli)
     monkeypatch.setenv("EPITRACE_FEED_KEY", str(key))

@@ -15,11 +15,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from epitrace.errors import InputError
 from epitrace.trails import read_trail
+
+pytestmark = pytest.mark.slow  # long property runs; run by make test-all / test-pg and CI
 
 T0 = 1_710_064_800  # 2024-03-10T10:00:00Z
 NAMES = ("trail", "Records.json", "2024_MARCH.json", "location-history.json", "walk.geojson", "walk.gpx",
