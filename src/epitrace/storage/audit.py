@@ -35,6 +35,8 @@ class Actor:
 
 
 HEAD_KEY = "epitrace.audit_head"
+ACTOR_KEY = "epitrace.audit_actor"
+"""The actor the log last recorded in this transaction: the writer ``storage.versions`` stamps on rows."""
 AUDIT_LOCK_KEY = 0x45505452  # "EPTR": the advisory lock of the audit chain on PostgreSQL
 
 
@@ -65,6 +67,13 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     # whose end forgets the head.
     if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
         session.info.pop(HEAD_KEY, None)
+    if transaction.parent is None:
+        session.info.pop(ACTOR_KEY, None)
+
+
+def actor_of_transaction(session: Session) -> str:
+    """Who acts in the session's transaction: the actor of its latest entry, or the system before any."""
+    return session.info.get(ACTOR_KEY, SYSTEM_ACTOR)
 
 
 def _entry_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -106,6 +115,7 @@ def record(
     event.hash = _entry_hash(event.prev_hash, event)
     session.add(event)
     session.info[HEAD_KEY] = event.hash
+    session.info[ACTOR_KEY] = actor.name
 
 
 RECORD_ID_LENGTH = AuditEvent.__table__.c.record_id.type.length
@@ -155,6 +165,7 @@ def record_many(
         events.append(event)
     session.add_all(events)
     session.info[HEAD_KEY] = prev
+    session.info[ACTOR_KEY] = actor.name
 
 
 def deny(session: Session, actor: Actor, *, record_type: str, record_id: object, person_id: int | None) -> None:
