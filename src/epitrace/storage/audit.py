@@ -60,6 +60,13 @@ def _chain_head(session: Session) -> str:
     return head
 
 
+def hold_chain_lock(session: Session) -> None:
+    """Take the appenders' lock of the chain now, before a row lock (``storage.versions``): every writer
+    takes this lock first, so no two wait for each other in opposite order. On SQLite the writer holds
+    the database already."""
+    _chain_head(session)
+
+
 @sqlalchemy_event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     # A flush runs in an internal subtransaction: its end changes nothing appended, so the head stays

@@ -13,10 +13,11 @@ keep all three for every write, whatever its path, so no storage function has to
 The writer is the actor of the transaction: the last one the audit log recorded in it (every read and
 write of personal data is audited with its actor), else ``system``.
 
-**The precondition is one rule, here**: :func:`require_version` locks the row (PostgreSQL ``SELECT ...
-FOR UPDATE``; SQLite's one writer already holds the database), reads it afresh, and refuses a write
-that names a version that is not the current one with :class:`~epitrace.errors.StaleRecord`, before
-anything is written. Writers that name no version are accepted (older clients keep working) and wait
+**The precondition is one rule, here**: :func:`require_version` locks the row (PostgreSQL: the audit
+chain's writer lock, which every writer takes, then ``SELECT ... FOR UPDATE``, in that order so no two
+writers wait for each other crosswise; SQLite's one writer already holds the database), reads it
+afresh, and refuses a write that names a version that is not the current one with
+:class:`~epitrace.errors.StaleRecord`, before anything is written. Writers that name no version are accepted (older clients keep working) and wait
 for the lock the same way, so they too change the row as it is now.
 
 Why not SQLAlchemy's ``version_id_col``: it counts only ORM flushes of loaded objects, not ``UPDATE``
@@ -78,6 +79,7 @@ def require_version(session: Session, row: Versioned, expected: int | None) -> N
 
     Call it before changing the row: what it read is what the write then changes. ``expected`` None is
     no precondition (the write is accepted whatever the version)."""
+    audit.hold_chain_lock(session)  # the writers' lock first, the row's second: one order for every writer
     session.refresh(row, with_for_update=True)
     if expected is None or expected == row.version:
         return
