@@ -331,7 +331,7 @@ def test_a_stale_task_result_shows_the_board_with_the_choice_and_who(world) -> N
                                                              "result": "told", "back": "/tasks"})
     assert page.status_code == 409
     assert re.search(rf"This task was changed by tracer-d1 at \d\d:\d\d UTC since you opened it \(now version "
-                     rf"{task['version'] + 1}\)\. Check the current values below and submit again\. Your result for "
-                     rf"task {task['id']}, “told”, was not saved\.", page.text), page.text
+                     rf"{task['version'] + 1}\)\. Check the current values below and submit again\.</p>"
+                     rf'<p class="note">Your result for task {task["id"]}, “told”, was not saved\.</p>', page.text), page.text
     with read_session(world["engine"]) as session:
         assert session.get_one(Task, task["id"]).result == "told by phone"
