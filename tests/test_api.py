@@ -12,7 +12,7 @@ from epitrace.api import create_app
 from epitrace.domain.roles import Role
 from epitrace.storage.accounts import add_user, create_api_token
 from epitrace.storage.db import make_engine, write_session
-from epitrace.storage.models import AuditEvent, Case, Person
+from epitrace.storage.models import AuditEvent, Case, Person, Task
 from tests.conftest import lab_line, write_labs
 
 PASSWORD = "correct horse battery staple"
@@ -43,8 +43,9 @@ def world(cli, db_url):  # type: ignore[no-untyped-def]
         token = create_api_token(session, "tracer-d1", name="test")
         ids = {p.given_name: p.id for p in session.scalars(select(Person))}
         cases = {session.get_one(Person, c.person_id).given_name: c.id for c in session.scalars(select(Case))}
+        tasks = {session.get_one(Person, t.person_id).given_name: t.id for t in session.scalars(select(Task))}
     app = create_app(engine)
-    yield {"app": app, "engine": engine, "token": token, "persons": ids, "cases": cases}
+    yield {"app": app, "engine": engine, "token": token, "persons": ids, "cases": cases, "tasks": tasks}
     engine.dispose()
 
 
@@ -192,13 +193,14 @@ def test_city_supervisor_sees_both_districts_and_lists_are_scoped(world) -> None
 
 
 PERSONAL_READS = ["/api/cases", "/api/cases/{case}", "/api/cases/{case}/visits", "/api/cases/{case}/windows",
-                  "/api/cases/{case}/contacts", "/api/tasks", "/api/persons?q=silva", "/api/persons/{person}"]
+                  "/api/cases/{case}/contacts", "/api/tasks", "/api/tasks/{task}", "/api/persons?q=silva",
+                  "/api/persons/{person}"]
 
 
 @pytest.mark.parametrize("route", PERSONAL_READS)
 def test_every_personal_read_is_audited(world, route: str) -> None:
     client = client_for(world, "tracer-d1")
-    path = route.format(case=world["cases"]["Ana"], person=world["persons"]["Ana"])
+    path = route.format(case=world["cases"]["Ana"], person=world["persons"]["Ana"], task=world["tasks"]["Ana"])
     before = audit_count(world)
     assert client.get(path).status_code == 200
     assert audit_count(world) > before

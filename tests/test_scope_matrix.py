@@ -259,6 +259,8 @@ RECORD_ROUTES: dict[tuple[str, str], Builder] = {
     ("GET", "/api/cases"): _jurisdiction_filter("/api/cases"),
     ("GET", "/api/tasks"): _jurisdiction_filter("/api/tasks"),
     ("GET", "/api/persons"): _jurisdiction_filter("/api/persons"),
+    ("GET", "/api/tasks/{task_id}"): _one("GET", "/api/tasks/{}", lambda d: d.task, "task", lambda d: d.persons["A"],
+                                          Permission.READ_PERSONAL),
     ("POST", "/api/tasks/{task_id}/result"): _one("POST", "/api/tasks/{}/result", lambda d: d.task, "task",
                                                   lambda d: d.persons["A"], Permission.WRITE_INVESTIGATION,
                                                   {"result": "done"}),

@@ -9,6 +9,7 @@
     ├── Forbidden                 status 403, exit 1: signed in, but the role may not do this
     ├── NotFound                  status 404, exit 1: no such record (or not visible to the caller)
     ├── Conflict                  status 409, exit 1: the request contradicts what is stored
+    │   └── StaleRecord           status 409, exit 1: the record changed since the version the writer read
     ├── PayloadTooLarge           status 413, exit 1: a request body or file is over the size limit
     ├── TooManyRequests           status 429, exit 1: too many attempts; try again later
     ├── Unavailable               status 503, exit 1: a part of the service is not set up or not reachable
@@ -22,6 +23,7 @@ One handler maps these to HTTP responses (``epitrace.service.errors``) and one t
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -111,6 +113,19 @@ class Conflict(EpitraceError):
     """The request contradicts data already stored."""
 
     status = 409
+
+
+class StaleRecord(Conflict):
+    """The record was changed since the version the writer read; nothing was written (issue 11, point 3)."""
+
+    def __init__(self, message: str, *, record_type: str, record_id: int, expected: int, version: int,
+                 changed_by: str | None, changed_at: datetime | None, current: dict[str, Any] | None = None) -> None:
+        super().__init__(message, errors=[ErrorItem("version", f"the {record_type} is now version {version}", str(expected))],
+                         headers={"ETag": f'"{version}"'})
+        self.record_type, self.record_id, self.expected, self.version = record_type, record_id, expected, version
+        self.changed_by, self.changed_at = changed_by, changed_at
+        self.current = current
+        """The record as it is now, as its GET shows it (set by the API, which knows that representation)."""
 
 
 class PayloadTooLarge(EpitraceError):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from epitrace.domain import limits
 from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission
 from epitrace.domain.statuses import CaseStatus, PublicationStatus, TaskKind, TaskStatus
-from epitrace.errors import InputError
+from epitrace.errors import InputError, StaleRecord
 from epitrace.intake.labs import LAB_COLUMNS, LabFile, import_lab_file, read_lab_csv, read_lab_records
 from epitrace.service.auth import (
     REQUEST_DB,
@@ -27,6 +29,7 @@ from epitrace.service.auth import (
     scope_of,
     sign_in,
 )
+from epitrace.service.errors import STALE_RESPONSES, error_response
 from epitrace.storage import workbench as wb
 from epitrace.storage.accounts import Account, end_session
 from epitrace.storage.db import savepoint
@@ -40,6 +43,51 @@ Db = Annotated[Session, REQUEST_DB]
 
 def _today() -> date:
     return settings.today()
+
+
+# -- versions (issue 11, point 3) ---------------------------------------------------------------------
+# A case's or task's version travels as a strong ETag, "4": it names the version of the record's own
+# row (the lists of visits, contacts and tasks in a case's answer carry their own versions), and a write
+# sends it back as If-Match (RFC 9110 compares If-Match strongly) or as the body's `version`.
+
+IF_MATCH = re.compile(r'"([1-9][0-9]{0,18})"')
+IfMatch = Annotated[str | None, Header(max_length=64, description=(
+    'The ETag of the version you read, e.g. "4" (quotes included), or * for any version. If the record changed '
+    "since, nothing is written and the answer is 409 with the current state. Optional (older clients keep "
+    "working), but send it, or the `version` field: without either a change made meanwhile is overwritten."))]
+T = TypeVar("T")
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+def _expected_version(if_match: str | None, version: int | None) -> int | None:
+    """The version a write names, from If-Match and/or the body's ``version`` (None: no precondition)."""
+    header: int | None = None
+    if if_match is not None and if_match.strip() != "*":
+        found = IF_MATCH.fullmatch(if_match.strip())
+        if found is None or int(found.group(1)) > limits.MAX_ID:
+            raise InputError(f'If-Match {if_match!r} is not a version: send the ETag you read, a quoted whole '
+                             'number such as "4" (quotes included), or * for any version')
+        header = int(found.group(1))
+    if header is not None and version is not None and header != version:
+        raise InputError(f'If-Match "{header}" and the body\'s version {version} disagree: send the version you '
+                         "read once, or the same in both")
+    return header if header is not None else version
+
+
+def _unless_stale(request: Request, db: Session, write: Callable[[], T], current: Callable[[], Any]) -> T | Response:
+    """Run ``write`` in a savepoint; a ``StaleRecord`` is answered with 409 and the record as it is now.
+
+    The current state is read after the refused write is undone, and the request's transaction then
+    commits: nothing is written but the audit entries of that read (the answer shows its data)."""
+    try:
+        with savepoint(db):
+            return write()
+    except StaleRecord as stale:
+        stale.current = current()
+        return error_response(request, stale)
 
 
 @router.post("/session", response_model=s.AccountPublic, tags=["accounts"])
@@ -94,19 +142,39 @@ def cases(db: Db, account: Account = READ,
     return s.CasesPublic(data=[s.CasePublic(**r) for r in rows], count=count)
 
 
-@router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["cases"])
-def case(case_id: s.RecordId, db: Db, account: Account = READ) -> dict:
-    """One case: infectious period, visits and windows, contacts, tasks, links."""
-    return wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+ETAG = {"ETag": {"description": 'The record\'s version, quoted ("4"): send it back as If-Match with a change.',
+                 "schema": {"type": "string"}}}
 
 
-@router.patch("/cases/{case_id}", response_model=s.Ok, tags=["cases"])
-def update(case_id: s.RecordId, body: s.CaseUpdate, db: Db, account: Account = WRITE) -> s.Ok:
-    """Record interview facts; exposure windows are derived again."""
-    wb.record_interview(db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset,
-                        isolation=body.isolation, interviewed_on=body.interviewed_on, symptoms=body.symptoms,
-                        today=_today())
-    return s.Ok()
+@router.get("/cases/{case_id}", response_model=s.CaseDetail, tags=["cases"],
+            responses={200: {"headers": ETAG}})
+def case(case_id: s.RecordId, db: Db, response: Response, account: Account = READ) -> dict:
+    """One case: infectious period, visits and windows, contacts, tasks, links; its version is the ETag."""
+    detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+    _etag(response, detail["version"])
+    return detail
+
+
+def _case_now(db: Session, account: Account, case_id: int) -> dict:
+    detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
+    return s.CaseDetail.model_validate(detail).model_dump(mode="json")
+
+
+@router.patch("/cases/{case_id}", response_model=s.CaseUpdated, tags=["cases"],
+              responses={200: {"headers": ETAG}, **STALE_RESPONSES})
+def update(case_id: s.RecordId, body: s.CaseUpdate, request: Request, response: Response, db: Db,
+           account: Account = WRITE, if_match: IfMatch = None) -> Any:
+    """Record interview facts; exposure windows are derived again. Send the version you read (If-Match or
+    ``version``): a case changed since is not written, and the 409 carries it as it is now."""
+    expected = _expected_version(if_match, body.version)
+    version = _unless_stale(request, db, lambda: wb.record_interview(
+        db, scope_of(account), case_id, actor=actor_of(account), onset=body.onset, isolation=body.isolation,
+        interviewed_on=body.interviewed_on, symptoms=body.symptoms, today=_today(), expected_version=expected),
+        lambda: _case_now(db, account, case_id))
+    if isinstance(version, Response):
+        return version
+    _etag(response, version)
+    return s.CaseUpdated(version=version)
 
 
 @router.post("/cases/{case_id}/visits", response_model=s.VisitCreated, tags=["cases"], status_code=201)
@@ -171,11 +239,30 @@ def tasks(db: Db, account: Account = READ,
     return s.TasksPublic(data=[s.TaskPublic(**r) for r in rows], count=count)
 
 
-@router.post("/tasks/{task_id}/result", response_model=s.TaskResultRecorded, tags=["tasks"])
-def task_result(task_id: s.RecordId, body: s.TaskResult, db: Db, account: Account = WRITE) -> dict:
-    """Record a task's result; a positive test makes the contact a case linked to its source."""
-    return wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account), result=body.result,
-                                 on=body.on or _today())
+@router.get("/tasks/{task_id}", response_model=s.TaskPublic, tags=["tasks"], responses={200: {"headers": ETAG}})
+def task(task_id: s.RecordId, db: Db, response: Response, account: Account = READ) -> dict:
+    """One task, as the task list shows it; its version is the ETag."""
+    row = wb.task_detail(db, scope_of(account), task_id, actor=actor_of(account), today=_today())
+    _etag(response, row["version"])
+    return row
+
+
+@router.post("/tasks/{task_id}/result", response_model=s.TaskResultRecorded, tags=["tasks"],
+             responses={200: {"headers": ETAG}, **STALE_RESPONSES})
+def task_result(task_id: s.RecordId, body: s.TaskResult, request: Request, response: Response, db: Db,
+                account: Account = WRITE, if_match: IfMatch = None) -> Any:
+    """Record a task's result; a positive test makes the contact a case linked to its source. Send the version
+    you read (If-Match or ``version``): a task changed since is not written, and the 409 carries it as it is now."""
+    expected = _expected_version(if_match, body.version)
+    recorded = _unless_stale(request, db, lambda: wb.record_task_result(
+        db, scope_of(account), task_id, actor=actor_of(account), result=body.result, on=body.on or _today(),
+        expected_version=expected),
+        lambda: s.TaskPublic.model_validate(wb.task_detail(db, scope_of(account), task_id, actor=actor_of(account),
+                                                           today=_today())).model_dump(mode="json"))
+    if isinstance(recorded, Response):
+        return recorded
+    _etag(response, recorded["version"])
+    return recorded
 
 
 @router.get("/persons", response_model=s.PersonsPublic, tags=["persons"])

@@ -18,6 +18,13 @@ Day = Annotated[date, Field(ge=limits.FIRST_DATE, le=limits.LAST_DATE)]
 """A date a person types: within the dates epitrace stores (``domain.limits``); the domain rules narrow it."""
 Moment = Annotated[AwareDatetime, Field(ge=limits.FIRST_MOMENT, le=limits.LAST_MOMENT)]
 """A time with its UTC offset, within the dates epitrace stores."""
+Version = Annotated[int, Field(ge=1, le=limits.MAX_ID, description=(
+    "The record's version: 1 when made, one more with every change. Send the one you read back with a change "
+    "(this field or If-Match); a change since is a 409 with the current state."))]
+ExpectedVersion = Annotated[int | None, Field(None, ge=1, le=limits.MAX_ID, description=(
+    "The version you read (as the ETag or the `version` field): if the record changed since, nothing is "
+    "written and the answer is 409 with the current state. Same as If-Match; when both are sent they must agree. "
+    "Optional, so older clients keep working, but send it: without it a change made meanwhile is overwritten."))]
 
 
 class LoginRequest(BaseModel):
@@ -56,6 +63,7 @@ class CasesPublic(BaseModel):
 
 
 class CaseUpdate(BaseModel):
+    version: ExpectedVersion
     onset: Day | None = Field(None, description="Symptom onset.")
     isolation: Day | None = Field(None, description="Date the case isolated.")
     interviewed_on: Day | None = Field(None, description="Date of the interview; closes the interview task.")
@@ -95,6 +103,7 @@ class ContactCreated(BaseModel):
 
 class TaskPublic(BaseModel):
     id: int
+    version: Version
     kind: str
     person: PersonBrief
     case_id: int | None
@@ -115,6 +124,7 @@ class TasksPublic(BaseModel):
 class TaskResult(BaseModel):
     result: str = Field(min_length=1, max_length=limits.RESULT, description="For tests: positive, negative or inconclusive; otherwise free text.")
     on: Day | None = Field(None, description="Default: today.")
+    version: ExpectedVersion
 
 
 class PersonsPublic(BaseModel):
@@ -209,6 +219,7 @@ class VisitPublic(BaseModel):
 
 class CaseContactPublic(BaseModel):
     id: int
+    version: Version
     person: PersonBrief
     setting: str
     last_exposure: date
@@ -217,6 +228,7 @@ class CaseContactPublic(BaseModel):
 
 class CaseTaskPublic(BaseModel):
     id: int
+    version: Version
     kind: str
     due_on: date
     status: str
@@ -229,6 +241,9 @@ class CaseLinkPublic(LinkPublic):
 
 class CaseDetail(BaseModel):
     id: int
+    version: Version
+    updated_by: str | None = Field(description="Who last changed (or made) the case; none for a case untouched since before versions were kept.")
+    updated_at: UtcDatetime | None = Field(description="When the case was last changed, UTC.")
     status: str
     person: PersonBrief
     jurisdiction: str
@@ -263,6 +278,7 @@ class VisitCreated(BaseModel):
 
 class TaskResultRecorded(BaseModel):
     task_id: int
+    version: Version
     status: str
     case_id: int | None = Field(description="The case a positive test opened or joined.")
     new_case: bool
@@ -473,6 +489,10 @@ class ClustersPublic(BaseModel):
 
 class Ok(BaseModel):
     ok: bool = True
+
+
+class CaseUpdated(Ok):
+    version: Version
 
 
 class PublicationReview(BaseModel):

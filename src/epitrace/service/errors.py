@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from epitrace.errors import EpitraceError, ErrorItem, Unauthorized
+from epitrace.errors import EpitraceError, ErrorItem, StaleRecord, Unauthorized
 
 log = logging.getLogger("epitrace.errors")
 
@@ -38,6 +38,14 @@ class ErrorBody(BaseModel):
     status: int
 
 
+class StaleBody(ErrorBody):
+    """The one shape, plus the record as it is now: the answer to a write over a later change."""
+
+    current: dict[str, Any] | None = Field(None, description=(
+        "A write that named a version the record has moved on from: the record as its GET shows it now "
+        "(with its new `version`, also the ETag header). Check it and send the change again."))
+
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in ((400, "A value is wrong: the message names it and the fix."), (401, "Not signed in."),
@@ -48,6 +56,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                          (503, "Not set up on this server."))
 }
 """Documented on every route, so the OpenAPI document says what an error looks like."""
+
+STALE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": StaleBody, "description": "Contradicts what is stored: with `current` when the record changed "
+                                             "since the version sent (If-Match or `version`)."},
+}
+"""The 409 of a write that takes a version (issue 11, point 3), documented on its route."""
 
 
 class PageRoute(APIRoute):
@@ -71,7 +85,7 @@ def _is_page(request: Request) -> bool:
 
 
 def _respond(request: Request, status: int, message: str, items: list[ErrorItem] | None = None,
-             headers: dict[str, str] | None = None) -> Response:
+             headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> Response:
     if _is_page(request):
         if status == 401:
             from urllib.parse import quote
@@ -80,7 +94,7 @@ def _respond(request: Request, status: int, message: str, items: list[ErrorItem]
         render: PageRenderer = request.app.state.render_error_page
         response: Response = render(request, status, TITLES.get(status, "Error"), message)
     else:
-        response = JSONResponse(error_body(message, status, items), status_code=status)
+        response = JSONResponse(error_body(message, status, items) | (extra or {}), status_code=status)
     response.headers.update(headers or {})
     return response
 
@@ -99,7 +113,8 @@ def error_response(request: Request, exc: EpitraceError) -> Response:
     headers = dict(exc.headers)
     if isinstance(exc, Unauthorized) and not _is_page(request):
         headers.setdefault("WWW-Authenticate", "Bearer")
-    return _respond(request, exc.status, exc.message, exc.items(), headers)
+    extra = {"current": exc.current} if isinstance(exc, StaleRecord) and exc.current is not None else None
+    return _respond(request, exc.status, exc.message, exc.items(), headers, extra)
 
 
 PageRenderer = Callable[[Request, int, str, str], Response]

@@ -35,6 +35,8 @@ class Actor:
 
 
 HEAD_KEY = "epitrace.audit_head"
+ACTOR_KEY = "epitrace.audit_actor"
+"""The actor the log last recorded in this transaction: the writer ``storage.versions`` stamps on rows."""
 AUDIT_LOCK_KEY = 0x45505452  # "EPTR": the advisory lock of the audit chain on PostgreSQL
 
 
@@ -58,6 +60,13 @@ def _chain_head(session: Session) -> str:
     return head
 
 
+def hold_chain_lock(session: Session) -> None:
+    """Take the appenders' lock of the chain now, before a row lock (``storage.versions``): every writer
+    takes this lock first, so no two wait for each other in opposite order. On SQLite the writer holds
+    the database already."""
+    _chain_head(session)
+
+
 @sqlalchemy_event.listens_for(Session, "after_transaction_end")
 def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     # A flush runs in an internal subtransaction: its end changes nothing appended, so the head stays
@@ -65,6 +74,13 @@ def _forget_head(session: Session, transaction: SessionTransaction) -> None:
     # whose end forgets the head.
     if transaction.origin is not SessionTransactionOrigin.SUBTRANSACTION:
         session.info.pop(HEAD_KEY, None)
+    if transaction.parent is None:
+        session.info.pop(ACTOR_KEY, None)
+
+
+def actor_of_transaction(session: Session) -> str:
+    """Who acts in the session's transaction: the actor of its latest entry, or the system before any."""
+    return session.info.get(ACTOR_KEY, SYSTEM_ACTOR)
 
 
 def _entry_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -106,6 +122,7 @@ def record(
     event.hash = _entry_hash(event.prev_hash, event)
     session.add(event)
     session.info[HEAD_KEY] = event.hash
+    session.info[ACTOR_KEY] = actor.name
 
 
 RECORD_ID_LENGTH = AuditEvent.__table__.c.record_id.type.length
@@ -155,6 +172,7 @@ def record_many(
         events.append(event)
     session.add_all(events)
     session.info[HEAD_KEY] = prev
+    session.info[ACTOR_KEY] = actor.name
 
 
 def deny(session: Session, actor: Actor, *, record_type: str, record_id: object, person_id: int | None) -> None:

@@ -40,6 +40,15 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class Versioned:
+    """A record two people may edit at once: its version goes up by one with every change of the row,
+    and the last writer is named (storage/versions.py keeps both, whatever the write; issue 11, point 3)."""
+
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    updated_by: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Jurisdiction(Base):
     __tablename__ = "jurisdiction"
 
@@ -140,7 +149,7 @@ class LabResult(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Case(Base):
+class Case(Versioned, Base):
     __tablename__ = "case_record"
     # The scope test "does this person have a case here?" (person search for one district). The case
     # list walks one district's, one status's or the whole city's cases by result date (issue 9).
@@ -206,7 +215,7 @@ class ExposureWindow(Base):
     basis: Mapped[str] = mapped_column(Text)
 
 
-class Contact(Base):
+class Contact(Versioned, Base):
     __tablename__ = "contact"
     __table_args__ = (UniqueConstraint("case_id", "person_id"), Index("ix_contact_person_status", "person_id", "status"))
 
@@ -223,7 +232,7 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-class Task(Base):
+class Task(Versioned, Base):
     __tablename__ = "task"
     # person+kind+status first: without it SQLite's planner scans every open task per person lookup.
     # Queues filter by status (+ kind) within jurisdictions and sort by due date: these indexes answer

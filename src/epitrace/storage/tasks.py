@@ -11,7 +11,7 @@ from epitrace.domain import limits
 from epitrace.domain.followup import OpenTask, PlannedTask, join_schedule
 from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.errors import Conflict, ErrorItem, InputError, NotFound
-from epitrace.storage import audit
+from epitrace.storage import audit, versions
 from epitrace.storage.audit import Actor
 from epitrace.storage.models import Task
 
@@ -34,6 +34,7 @@ def create_tasks(
     setting of the contact the tasks follow up, if any."""
     if not plan:
         return 0
+    written = versions.stamp(session)  # a bulk insert skips the flush listener that stamps new rows
     session.execute(
         insert(Task),
         [
@@ -49,6 +50,7 @@ def create_tasks(
                 "status": TaskStatus.OPEN.value,
                 "reason": p.reason,
                 "created_on": created_on,
+                **written,
             }
             for p in plan
         ],

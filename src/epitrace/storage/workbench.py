@@ -13,7 +13,7 @@ from epitrace.domain.identity import Identity, normalise_name, normalise_phone
 from epitrace.domain.periods import infectious_period
 from epitrace.domain.statuses import CaseStatus, TaskKind, TaskStatus
 from epitrace.errors import InputError, NotFound
-from epitrace.storage import audit
+from epitrace.storage import audit, versions
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of, register_positive
 from epitrace.storage.investigation import VisitSpec, add_contact, add_visits, update_case
@@ -212,13 +212,16 @@ def case_detail(session: Session, scope: Scope, case_id: int, *, actor: Actor) -
     links = session.scalars(_links_in_scope(scope).where(
         (TransmissionLink.infectee_case_id == case.id) | (TransmissionLink.infector_case_id == case.id))).all()
     return {
-        "id": case.id, "status": case.status, "person": person_brief(person), "jurisdiction": codes_by_id(session)[case.jurisdiction_id],
+        "id": case.id, "version": case.version, "updated_by": versions.writer_label(case.updated_by) if case.updated_by else None,
+        "updated_at": case.updated_at,
+        "status": case.status, "person": person_brief(person), "jurisdiction": codes_by_id(session)[case.jurisdiction_id],
         "reported_on": case.reported_on, "specimen_date": case.specimen_date, "onset": case.onset_date,
         "isolation": case.isolation_date, "interviewed_on": case.interviewed_on, "symptoms": case.symptoms,
         "infectious_period": period,
         "visits": _visits(session, case),
         "contacts": _contacts(session, scope, case, actor),
-        "tasks": [{"id": t.id, "kind": t.kind, "due_on": t.due_on, "status": t.status, "reason": t.reason} for t in tasks],
+        "tasks": [{"id": t.id, "version": t.version, "kind": t.kind, "due_on": t.due_on, "status": t.status,
+                   "reason": t.reason} for t in tasks],
         "links": [{"id": link.id, "infector_case": link.infector_case_id, "infectee_case": link.infectee_case_id,
                    "certainty": link.certainty, "source": link.source, "evidence": link.evidence} for link in links],
     }
@@ -254,8 +257,8 @@ def _contacts(session: Session, scope: Scope, case: Case, actor: Actor) -> list[
         .where(Contact.case_id == case.id, person_filter(scope)).order_by(Contact.id)
     ).all()
     audit.record_many(session, actor, action="read", record_type="contact", records=[(c.id, p.id) for c, p in contacts])
-    return [{"id": c.id, "person": person_brief(p), "setting": c.setting, "last_exposure": c.last_exposure_on,
-             "status": c.status} for c, p in contacts]
+    return [{"id": c.id, "version": c.version, "person": person_brief(p), "setting": c.setting,
+             "last_exposure": c.last_exposure_on, "status": c.status} for c, p in contacts]
 
 
 def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) -> list[dict]:
@@ -271,10 +274,14 @@ def case_windows(session: Session, scope: Scope, case_id: int, *, actor: Actor) 
 
 def record_interview(session: Session, scope: Scope, case_id: int, *, actor: Actor, onset: date | None,
                      isolation: date | None, interviewed_on: date | None, symptoms: str | None = None,
-                     today: date | None = None) -> None:
-    scoped_case(session, scope, case_id, actor=actor)
+                     today: date | None = None, expected_version: int | None = None) -> int:
+    """Record interview facts; returns the case's new version. ``expected_version``, the version the
+    writer read, makes a write over a later change a ``StaleRecord`` (``versions.require_version``)."""
+    case = scoped_case(session, scope, case_id, actor=actor)
+    versions.require_version(session, case, expected_version)
     update_case(session, case_id, actor=actor, onset=onset, isolation=isolation, interviewed_on=interviewed_on,
                 symptoms=symptoms, today=today)
+    return versions.version_now(session, case)
 
 
 def record_visit(session: Session, scope: Scope, case_id: int, spec: VisitSpec, *, actor: Actor,
@@ -345,16 +352,32 @@ def list_tasks(
     }[order]
     page = session.execute(query.order_by(*ordering).limit(limit).offset(offset)).all()
     audit.record_many(session, actor, action="read", record_type="task", records=[(t.id, p.id) for t, p in page])
-    return [{"id": t.id, "kind": t.kind, "person": person_brief(p), "case_id": t.case_id, "contact_id": t.contact_id,
-             "due_on": t.due_on, "status": t.status, "overdue": t.status == "open" and t.due_on < today, "reason": t.reason,
-             "result": t.result, "completed_on": t.completed_on} for t, p in page], total
+    return [_task_row(t, p, today) for t, p in page], total
 
 
-def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date) -> dict:
-    """Close an open task; a positive test makes the contact a case linked to its source. A closed task
-    (done or cancelled) is a ``Conflict`` naming its state, checked before anything is written (issue 10);
+def _task_row(task: Task, person: Person, today: date) -> dict:
+    return {"id": task.id, "version": task.version, "kind": task.kind, "person": person_brief(person),
+            "case_id": task.case_id, "contact_id": task.contact_id, "due_on": task.due_on, "status": task.status,
+            "overdue": task.status == "open" and task.due_on < today, "reason": task.reason, "result": task.result,
+            "completed_on": task.completed_on}
+
+
+def task_detail(session: Session, scope: Scope, task_id: int, *, actor: Actor, today: date) -> dict:
+    """One task as the task list shows it (audited)."""
+    task = scoped_task(session, scope, task_id, actor=actor)
+    person = session.get_one(Person, task.person_id)
+    audit.record(session, actor, action="read", record_type="task", record_id=task.id, person_id=person.id)
+    return _task_row(task, person, today)
+
+
+def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: Actor, result: str, on: date,
+                       expected_version: int | None = None) -> dict:
+    """Close an open task; a positive test makes the contact a case linked to its source. A task changed
+    since ``expected_version`` (when given) is a ``StaleRecord``, and a closed one (done or cancelled) a
+    ``Conflict`` naming its state, both checked before anything is written (issue 10; issue 11, point 3);
     a refusal after that is undone by the caller's transaction or savepoint, as for every write."""
     task = scoped_task(session, scope, task_id, actor=actor)
+    versions.require_version(session, task, expected_version)
     require_open(task)
     if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
         outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
@@ -362,9 +385,11 @@ def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: A
                                     evidence=f"Positive test recorded on task {task.id}", actor=actor)
         if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
             close_task(session, task, result="positive", on=on, actor=actor)
-        return {"task_id": task.id, "status": task.status, "case_id": outcome.case.id, "new_case": outcome.created}
+        return {"task_id": task.id, "version": versions.version_now(session, task), "status": task.status,
+                "case_id": outcome.case.id, "new_case": outcome.created}
     close_task(session, task, result=result, on=on, actor=actor)
-    return {"task_id": task.id, "status": task.status, "case_id": None, "new_case": False}
+    return {"task_id": task.id, "version": versions.version_now(session, task), "status": task.status,
+            "case_id": None, "new_case": False}
 
 
 def _name_terms(text: str) -> list[ColumnElement[bool]]:

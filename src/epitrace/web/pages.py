@@ -20,7 +20,7 @@ from epitrace.domain.identity import Identity
 from epitrace.domain.roles import Permission, can
 from epitrace.domain.statuses import CaseStatus, TaskKind
 from epitrace.domain.symptoms import COMMON_SYMPTOMS, join_symptoms, split_symptoms
-from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFound, Unavailable
+from epitrace.errors import EpitraceError, InputError, NeedsConfirmation, NotFound, StaleRecord, Unavailable
 from epitrace.service.auth import REQUEST_DB, SESSION_COOKIE, actor_of, current_account, require, scope_of, sign_in
 from epitrace.service.errors import PageRoute
 from epitrace.storage import workbench as wb
@@ -151,10 +151,10 @@ def queue(request: Request, db: Db, account: Account = READ, show: str = "new", 
 
 
 def _case(request: Request, db: Session, account: Account, case_id: int, *, status_code: int = 200, errors=None,
-          form=None, confirmable=None) -> HTMLResponse:  # type: ignore[no-untyped-def]
+          form=None, confirmable=None, stale=None) -> HTMLResponse:  # type: ignore[no-untyped-def]
     detail = wb.case_detail(db, scope_of(account), case_id, actor=actor_of(account))
     return render(request, "case.html", account, status_code=status_code, case=detail, errors=errors or {},
-                  form=form or {}, confirmable=confirmable or {}, symptom_choices=COMMON_SYMPTOMS,
+                  form=form or {}, confirmable=confirmable or {}, stale=stale or {}, symptom_choices=COMMON_SYMPTOMS,
                   stored_symptoms=split_symptoms(detail.get("symptoms")))
 
 
@@ -171,9 +171,37 @@ def _attempt(db: Session, action) -> None:  # type: ignore[no-untyped-def]
 
 def _case_form_error(request: Request, db: Session, account: Account, case_id: int, form_name: str,
                      error: EpitraceError, values: dict) -> HTMLResponse:
-    """The case page again, with the form's message and everything that was typed."""
-    return _case(request, db, account, case_id, status_code=error.status, errors={form_name: error.message},
-                 form={form_name: values}, confirmable={form_name: isinstance(error, NeedsConfirmation)})
+    """The case page again, with the form's message and everything that was typed. After a change by
+    someone else (``StaleRecord``) the form carries the case's current version, so the next submit of
+    what was typed, checked against what is stored now, goes through; after any other refusal it keeps
+    the version it was opened at."""
+    if isinstance(error, StaleRecord):
+        values = {name: value for name, value in values.items() if name != "version"}
+    return _case(request, db, account, case_id, status_code=error.status, errors={form_name: _form_message(error)},
+                 form={form_name: values}, confirmable={form_name: isinstance(error, NeedsConfirmation)},
+                 stale={form_name: isinstance(error, StaleRecord)})
+
+
+def _form_message(error: EpitraceError) -> str:
+    """A refused form's message; a write over someone else's change says who and when (issue 11, point 3)."""
+    if not isinstance(error, StaleRecord):
+        return error.message
+    by = f" by {error.changed_by}" if error.changed_by else ""
+    at = ""
+    if error.changed_at is not None:
+        at = f" at {error.changed_at:%H:%M} UTC" if error.changed_at.date() == datetime.now(timezone.utc).date() \
+            else f" at {error.changed_at:%Y-%m-%d %H:%M} UTC"
+    return (f"This {error.record_type} was changed{by}{at} since you opened it (now version {error.version}). "
+            "Check the current values below and submit again.")
+
+
+def _version(text: str) -> int | None:
+    """The version a form was rendered from (its hidden ``version`` field); empty is no precondition."""
+    if not text.strip():
+        return None
+    if not (text.strip().isascii() and text.strip().isdigit()) or not 1 <= int(text) <= limits.MAX_ID:
+        raise InputError(f"the form's version {text!r} is not a version (a whole number from 1): reload the page")
+    return int(text)
 
 
 def _date(text: str, label: str) -> date | None:
@@ -189,14 +217,16 @@ def _date(text: str, label: str) -> date | None:
 @router.post("/cases/{case_id}/interview", response_class=HTMLResponse)
 def interview(request: Request, case_id: PageId, db: Db, account: Account = WRITE, onset: Annotated[str, Form()] = "",
               isolation: Annotated[str, Form()] = "", interviewed_on: Annotated[str, Form()] = "",
-              symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "") -> HTMLResponse:
+              symptoms: Annotated[list[str] | None, Form()] = None, other_symptoms: Annotated[str, Form()] = "",
+              version: Annotated[str, Form()] = "") -> HTMLResponse:
     values = {"onset": onset, "isolation": isolation, "interviewed_on": interviewed_on, "symptoms": symptoms or [],
-              "other_symptoms": other_symptoms}
+              "other_symptoms": other_symptoms, "version": version}
     try:
         _attempt(db, lambda: wb.record_interview(
             db, scope_of(account), case_id, actor=actor_of(account), onset=_date(onset, "Onset"),
             isolation=_date(isolation, "Isolation"), interviewed_on=_date(interviewed_on, "Interview date"),
-            symptoms=join_symptoms(symptoms or [], other_symptoms), today=settings.today()))
+            symptoms=join_symptoms(symptoms or [], other_symptoms), today=settings.today(),
+            expected_version=_version(version)))
     except EpitraceError as error:
         if error.status == 404:
             raise
@@ -275,7 +305,7 @@ def task_board(request: Request, db: Db, account: Account = READ, kind: str = ""
 
 
 def _board(request: Request, db: Session, account: Account, query: dict[str, str], *, status_code: int = 200,
-           error: str | None = None) -> HTMLResponse:
+           error: str | None = None, typed: dict | None = None) -> HTMLResponse:
     """The task board for the filters in ``query`` (the board's own query parameters)."""
     q = {name: query.get(name, "") for name in BOARD_FILTERS}
     scope, actor, today = scope_of(account), actor_of(account), settings.today()
@@ -302,7 +332,8 @@ def _board(request: Request, db: Session, account: Account, query: dict[str, str
     # The result buttons come back to this board with these filters (also when it is shown again after a
     # refused result, whose own URL is /tasks/{id}/result).
     here = "/tasks" + (f"?{urlencode(query)}" if query else "")
-    return render(request, "tasks.html", account, status_code=status_code, error=error, sections=sections, limit=size,
+    return render(request, "tasks.html", account, status_code=status_code, error=error, typed=typed or {},
+                  sections=sections, limit=size,
                   done_since=since, here=here, query=query,
                   filters={name: q[name] for name in ("kind", "jurisdiction", "due_from", "due_to", "overdue_sort",
                                                       "done_from")},
@@ -311,20 +342,22 @@ def _board(request: Request, db: Session, account: Account, query: dict[str, str
 
 @router.post("/tasks/{task_id}/result", response_class=HTMLResponse)
 def task_result(request: Request, task_id: PageId, db: Db, account: Account = WRITE, result: Annotated[str, Form()] = "",
-                back: Annotated[str, Form()] = "/tasks") -> HTMLResponse:
-    """Record a task's result from the board. A refused result (the task was closed meanwhile, e.g. from
-    another tab: issue 10) shows the board again with the message and the task as it is now."""
+                back: Annotated[str, Form()] = "/tasks", version: Annotated[str, Form()] = "") -> HTMLResponse:
+    """Record a task's result from the board. A refused result (the task was changed or closed meanwhile,
+    e.g. from another tab: issues 10 and 11) shows the board again with the message, the result that was
+    chosen, and the task as it is now."""
     target = back if back.startswith("/") and not back.startswith("//") else "/tasks"
     try:
         _attempt(db, lambda: wb.record_task_result(db, scope_of(account), task_id, actor=actor_of(account),
-                                                   result=result or "done", on=settings.today()))
+                                                   result=result or "done", on=settings.today(),
+                                                   expected_version=_version(version)))
     except EpitraceError as error:
         if error.status == 404:
             raise
         url = urlsplit(target)
         query = dict(parse_qsl(url.query)) if url.path == "/tasks" else {}
         return _board(request, db, account, {k: v for k, v in query.items() if k in BOARD_FILTERS},
-                      status_code=error.status, error=error.message)
+                      status_code=error.status, error=_form_message(error), typed={"task": task_id, "result": result})
     return RedirectResponse(target, status_code=303)  # type: ignore[return-value]
 
 
