@@ -19,19 +19,22 @@ demo: $(STAMP)
 
 # The fast default suite on SQLite. Tests marked slow (Spark, the browser, R, the pipeline, load and kill
 # tests, long property runs) are left out here and run by test-all, test-slow and test-pg (CI runs them all).
+# One test process per core (pytest-xdist); a module's tests stay in one process so its shared world is built once.
+PYTEST := $(BIN)/python -m pytest -n auto --dist loadscope
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow
+	$(PYTEST) -m slow
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -m ''
+	$(PYTEST) -m ''
 
 # Every test on PostgreSQL: a throw-away server from Debian's binaries (apt-get install postgresql), or
 # the server at EPITRACE_TEST_DATABASE_URL (a maintenance database the tests may create databases on).
 test-pg: $(STAMP)
-	EPITRACE_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m ''
+	EPITRACE_TEST_BACKEND=postgresql $(PYTEST) -m ''
 
 # Regenerate the lock from the current environment after changing dependencies.
 lock:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, event
 from typer.testing import CliRunner
 
 from epitrace.cli import app
+from epitrace.cli._common import console
 from epitrace.storage import accounts
 from epitrace.storage.db import make_engine, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
@@ -121,6 +122,9 @@ class Cli:
 def cli(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
+    # Rich reads the width when its console is made (at import), from the terminal if there is one: a test
+    # worker without a terminal (pytest -n) would get 80 columns and wrap table cells.
+    monkeypatch.setattr(console, "width", 200)
     return Cli(CliRunner(), tmp_path)
 
 
