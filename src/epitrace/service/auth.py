@@ -35,17 +35,19 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: everything it wrote (audit entries included) commits together."""
+    """One transaction per request: everything it wrote (audit entries included) commits together. Each
+    statement may run ``EPITRACE_DB_STATEMENT_TIMEOUT_MS``; a longer one is stopped and answered 503."""
     engine: Engine = request.app.state.engine
-    with write_session(engine) as session:
+    with write_session(engine, statement_timeout_ms=request.app.state.statement_timeout_ms) as session:
         yield session
 
 
 def get_read_db(request: Request) -> Iterator[Session]:
     """A session for a request that writes nothing (the public feed): it never takes the write lock, so
-    a burst of anonymous reads does not queue the tracers' writes behind it (issue 11)."""
+    a burst of anonymous reads does not queue the tracers' writes behind it (issue 11). Time-limited as
+    :func:`get_db`."""
     engine: Engine = request.app.state.engine
-    with read_session(engine) as session:
+    with read_session(engine, statement_timeout_ms=request.app.state.statement_timeout_ms) as session:
         yield session
 
 
