@@ -1,0 +1,201 @@
+"""Serving with several workers (issue 11, points 2 and 4): person resolution without races, time limits
+on statements, a pool that answers 503 when exhausted, `epitrace serve --workers N`, the share-code
+limiter shared by every worker, and a name search that does not depend on the database's collation.
+
+The races are real: threads, each with its own engine (its own connections, as separate worker
+processes would have), start together at a barrier and resolve the same identity.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from epitrace.api import create_app
+from epitrace.domain.identity import Identity
+from epitrace.errors import Unavailable
+from epitrace.intake.labs import parse_lab_csv
+from epitrace.service.auth import READ_ONLY_DB, REQUEST_DB
+from epitrace.storage import audit
+from epitrace.storage.audit import Actor
+from epitrace.storage.db import make_engine, read_session, write_session
+from epitrace.storage.investigation import add_contact
+from epitrace.storage.labs import import_lab_rows
+from epitrace.storage.models import Case, Contact, LabResult, Person
+from tests.backends import POSTGRES
+from tests.conftest import LAB_HEADER, lab_line
+from tests.test_api import assert_error_shape
+
+ACTOR = Actor("test")
+SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
+        "SELECT count(*) FROM c")
+"""A statement that runs for minutes on either backend, unless stopped."""
+needs_postgresql = pytest.mark.skipif(not POSTGRES, reason="PostgreSQL only (EPITRACE_TEST_BACKEND=postgresql)")
+
+
+def race(url: str, work: Callable[[Session, int], object], n: int = 4) -> list[BaseException]:
+    """Run ``work(session, i)`` in ``n`` threads at once, each in its own write transaction on its own
+    engine; the errors they raised."""
+    start = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        own = make_engine(url)
+        try:
+            start.wait()
+            with write_session(own) as session:
+                work(session, i)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            own.dispose()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    return errors
+
+
+def counts(engine, *models) -> list[int]:  # type: ignore[no-untyped-def]
+    with read_session(engine) as session:
+        assert audit.verify(session) is None
+        return [session.scalar(select(func.count()).select_from(m)) for m in models]
+
+
+# --- person resolution -----------------------------------------------------------------------------------------------
+
+
+def _import(specimens: list[str], **fields: str) -> Callable[[Session, int], object]:
+    def work(session: Session, i: int) -> object:
+        data = "\n".join([LAB_HEADER, lab_line(specimens[i], **fields)]) + "\n"
+        rows = parse_lab_csv(data.encode(), source=f"labs-{i}.csv", today=date(2026, 3, 20))
+        return import_lab_rows(session, rows, source=f"labs-{i}.csv", sha256=str(i), actor=ACTOR)
+
+    return work
+
+
+def test_concurrent_imports_of_one_identity_make_one_person_and_one_case(db_url, engine) -> None:
+    assert race(db_url, _import(["S1", "S2", "S3", "S4"])) == []
+    assert counts(engine, Person, Case, LabResult) == [1, 1, 4]
+
+
+def test_concurrent_imports_sharing_a_national_id_make_one_person_and_no_crash(db_url, engine) -> None:
+    # Different spellings: only the national id says they are one person.
+    spellings = [("Ana", "Silva"), ("Anna", "Silva"), ("Ana", "Sylva"), ("Ana Maria", "Silva")]
+
+    def work(session: Session, i: int) -> object:
+        given, family = spellings[i]
+        return _import([f"S{i}"], given=given, family=family, national_id="NID-7")(session, 0)
+
+    assert race(db_url, work) == []
+    assert counts(engine, Person, Case, LabResult) == [1, 1, 4]
+
+
+def test_concurrent_imports_of_the_same_file_import_it_once(db_url, engine) -> None:
+    assert race(db_url, _import(["S1"] * 4)) == []
+    assert counts(engine, Person, Case, LabResult) == [1, 1, 1]
+
+
+def test_concurrent_contacts_of_one_identity_make_one_person_and_one_contact(db_url, engine) -> None:
+    with write_session(engine) as session:  # the case
+        _import(["S1"])(session, 0)
+        case_id = session.scalar(select(Case.id))
+
+    def work(session: Session, i: int) -> object:
+        return add_contact(session, case_id, Identity("Bo", "Jensen", date(1985, 6, 1), national_id="NID-9" if i % 2 else None),
+                           setting="household", last_exposure=date(2026, 3, 9), identified_on=date(2026, 3, 12), actor=ACTOR)
+
+    assert race(db_url, work) == []
+    assert counts(engine, Person, Contact) == [2, 1]
+
+
+# --- time limits and the pool ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opened", [read_session, write_session])
+def test_a_statement_past_its_time_limit_is_stopped_with_a_clear_error(engine, opened) -> None:
+    with pytest.raises(Unavailable) as error, opened(engine, statement_timeout_ms=200) as session:
+        session.execute(text(SLOW)).scalar()
+    assert error.value.message == ("the database query took too long and was stopped after 200 ms "
+                                   "(EPITRACE_DB_STATEMENT_TIMEOUT_MS): narrow the search, filter or date range and try again")
+    assert error.value.status == 503 and error.value.headers == {"Retry-After": "5"}
+    with read_session(engine) as session:  # the connection goes back to the pool without the limit
+        assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+def _slow_app(engine, timeout_ms: int):  # type: ignore[no-untyped-def]
+    app = create_app(engine)
+    app.state.statement_timeout_ms = timeout_ms
+
+    def slow_read(db: Session = READ_ONLY_DB) -> dict:
+        return {"n": db.execute(text(SLOW)).scalar()}
+
+    def slow_request(db: Session = REQUEST_DB) -> dict:
+        return {"n": db.execute(text(SLOW)).scalar()}
+
+    app.add_api_route("/api/test/slow-read", slow_read)
+    app.add_api_route("/api/test/slow-request", slow_request)
+    return app
+
+
+@pytest.mark.parametrize("path", ["/api/test/slow-read", "/api/test/slow-request"])
+def test_a_request_whose_query_takes_too_long_is_answered_503(engine, path) -> None:
+    browser = TestClient(_slow_app(engine, 200), raise_server_exceptions=False)
+    answer = browser.get(path)
+    assert assert_error_shape(answer, 503)["error"].startswith("the database query took too long and was stopped after 200 ms")
+    assert answer.headers["Retry-After"] == "5"
+
+
+def test_requests_get_the_configured_time_limit(db_url, monkeypatch) -> None:
+    monkeypatch.setenv("EPITRACE_DB_STATEMENT_TIMEOUT_MS", "1234")
+    engine = make_engine(db_url)
+    assert create_app(engine).state.statement_timeout_ms == 1234
+    engine.dispose()
+
+
+@needs_postgresql
+def test_an_exhausted_pool_is_answered_503_with_retry_after(db_url, monkeypatch) -> None:
+    monkeypatch.setenv("EPITRACE_DB_POOL_SIZE", "1")
+    monkeypatch.setenv("EPITRACE_DB_MAX_OVERFLOW", "0")
+    monkeypatch.setenv("EPITRACE_DB_POOL_TIMEOUT_S", "1")
+    engine = make_engine(db_url)
+    app = create_app(engine)
+    assert (engine.pool.size(), engine.pool._max_overflow, engine.pool._timeout) == (1, 0, 1)  # type: ignore[attr-defined]
+    sign_in = {"username": "nobody", "password": "not a password"}
+    with engine.connect():  # the one connection, busy
+        answer = TestClient(app, raise_server_exceptions=False).post("/api/session", json=sign_in)
+    assert assert_error_shape(answer, 503)["error"].startswith("the database has no free connection for this request")
+    assert answer.headers["Retry-After"] == "5"
+    assert TestClient(app).post("/api/session", json=sign_in).status_code == 401
+    engine.dispose()
+
+
+def test_a_national_id_taken_by_a_writer_outside_the_lock_resolves_to_that_person(engine, monkeypatch) -> None:
+    """The fallback when the lock was skipped: the insert's UniqueViolation becomes a second lookup."""
+    from epitrace.storage import persons
+
+    ana = Identity("Ana", "Silva", date(1990, 4, 2), national_id="NID-1")
+    with write_session(engine) as session:
+        stored = persons.resolve_person(session, ana, sex=None, address=None, jurisdiction_id=None, actor=ACTOR).person.id
+    find_same, missed = persons._find_same, []
+
+    def misses_once(session: Session, identity: Identity) -> Person | None:
+        if not missed:  # as if the other writer had not committed yet when this one looked
+            missed.append(identity)
+            return None
+        return find_same(session, identity)
+
+    monkeypatch.setattr(persons, "_find_same", misses_once)
+    with write_session(engine) as session:
+        again = persons.resolve_person(session, Identity("Anna", "Silva", None, national_id="NID-1"), sex=None,
+                                       address=None, jurisdiction_id=None, actor=ACTOR)
+        assert (again.person.id, again.created) == (stored, False)
+    assert counts(engine, Person) == [1]
