@@ -199,3 +199,31 @@ def test_a_national_id_taken_by_a_writer_outside_the_lock_resolves_to_that_perso
                                        address=None, jurisdiction_id=None, actor=ACTOR)
         assert (again.person.id, again.created) == (stored, False)
     assert counts(engine, Person) == [1]
+
+
+# --- shared state ----------------------------------------------------------------------------------------------------
+
+
+def test_two_workers_share_the_share_code_limit(db_url, engine) -> None:
+    """Two apps with their own engines on one database (two worker processes): wrong codes sent in
+    parallel to both count once, so the address gets 5 guesses, not 5 per worker."""
+    workers = [create_app(engine), create_app(make_engine(db_url))]
+    start = threading.Barrier(12)
+    statuses: list[int] = []
+
+    def guess(i: int) -> None:
+        with TestClient(workers[i % 2], base_url="https://testserver", client=("203.0.113.5", 1)) as browser:
+            start.wait()
+            statuses.append(browser.post("/api/share", headers={"X-Share-Code": f"WRONG-{i:05d}"},
+                                         files={"trail": ("t.csv", b"lat,lon,start,end\n")}).status_code)
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(statuses) == [404] * 5 + [429] * 7
+    for app in workers:  # both see the throttle, also on the page, and another address is not throttled
+        assert TestClient(app, client=("203.0.113.5", 1)).post("/share", data={"code": "WRONG"}).status_code == 429
+        assert TestClient(app, client=("198.51.100.1", 1)).post("/share", data={"code": "WRONG"}).status_code == 404
+    workers[1].state.engine.dispose()
