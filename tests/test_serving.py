@@ -227,3 +227,62 @@ def test_two_workers_share_the_share_code_limit(db_url, engine) -> None:
         assert TestClient(app, client=("203.0.113.5", 1)).post("/share", data={"code": "WRONG"}).status_code == 429
         assert TestClient(app, client=("198.51.100.1", 1)).post("/share", data={"code": "WRONG"}).status_code == 404
     workers[1].state.engine.dispose()
+
+
+# --- epitrace serve --workers ----------------------------------------------------------------------------------------
+
+
+def test_serve_with_two_workers_signs_in_writes_and_stops(db_url, engine, tmp_path) -> None:
+    """`epitrace serve --workers 2` as its own process on a free port: a sign-in on one request and writes
+    on the next ones (whichever worker answers), then a clean stop on SIGINT."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from epitrace.storage.accounts import add_user
+    from tests.backends import _free_port
+    from tests.test_api import PASSWORD
+
+    with write_session(engine) as session:
+        add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
+    port = _free_port()
+    src = str(Path(__file__).parents[1] / "src")
+    env = {**os.environ, "EPITRACE_DATABASE_URL": db_url, "EPITRACE_TODAY": "2026-03-20",
+           "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen([sys.executable, "-m", "epitrace", "serve", "--workers", "2", "--port", str(port)],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()
+            try:
+                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "epitrace serve --workers 2 did not start"
+            time.sleep(0.2)
+        with httpx.Client(base_url=base, timeout=30) as browser:
+            signed = browser.post("/api/session", json={"username": "supervisor", "password": PASSWORD})
+            assert signed.status_code == 200, signed.text
+            browser.headers["X-CSRF-Token"] = signed.json()["csrf_token"]
+            for i in range(6):  # enough requests that both workers answer some
+                data = "\n".join([LAB_HEADER, lab_line(f"S{i}")]) + "\n"
+                uploaded = browser.post("/api/labs", files={"file": (f"labs-{i}.csv", data.encode(), "text/csv")})
+                assert uploaded.status_code == 200, uploaded.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            out, err = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    assert server.returncode == 0, err.decode()
+    assert b"2 workers" in out
+    assert counts(engine, Person, Case, LabResult) == [1, 1, 6]
