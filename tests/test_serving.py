@@ -28,7 +28,7 @@ from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.investigation import add_contact
 from epitrace.storage.labs import import_lab_rows
 from epitrace.storage.models import Case, Contact, LabResult, Person
-from tests.backends import POSTGRES
+from tests.backends import POSTGRES, database_url
 from tests.conftest import LAB_HEADER, lab_line
 from tests.test_api import assert_error_shape
 
@@ -286,3 +286,57 @@ def test_serve_with_two_workers_signs_in_writes_and_stops(db_url, engine, tmp_pa
     assert server.returncode == 0, err.decode()
     assert b"2 workers" in out
     assert counts(engine, Person, Case, LabResult) == [1, 1, 6]
+
+
+# --- name search under any collation ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def icu_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh PostgreSQL database whose default collation is ICU's en-US, initialised with CITY > D1, D2."""
+    from sqlalchemy import make_url
+
+    from tests.backends import _admin
+    from tests.conftest import city_database
+
+    plain = make_url(database_url(tmp_path, "plain"))
+    name = f"{plain.database}_icu"
+    _admin().execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' "
+                          "LOCALE 'C'"))
+    url = plain.set(database=name).render_as_string(hide_password=False)
+    city_database(url).dispose()
+    return url
+
+
+@needs_postgresql
+def test_name_search_finds_prefixes_under_an_icu_collation(icu_url) -> None:
+    from epitrace.storage import persons
+    from epitrace.storage.scope import EVERYWHERE
+    from epitrace.storage.workbench import search_persons
+
+    engine = make_engine(icu_url)
+    with write_session(engine) as session:
+        assert session.execute(text("SELECT datlocprovider FROM pg_database WHERE datname = current_database()")).scalar() == "i"
+        for given, family in (("Jan", "Jansen"), ("Jan", "Jans"), ("Anna", "Jansson"), ("Bo", "Janz"), ("Ana", "Silva"),
+                              ("Łucja", "Wałęsa"), ("Lena", "Wamba")):
+            persons.resolve_person(session, Identity(given, family, date(1990, 1, 1)), sex=None, address=None,
+                                   jurisdiction_id=None, actor=ACTOR)
+    with write_session(engine) as session:
+        def found(q: str) -> list[str]:
+            return sorted(p["name"] for p in search_persons(session, EVERYWHERE, actor=ACTOR, q=q)[0])
+
+        assert found("jans") == ["Anna Jansson", "Jan Jans", "Jan Jansen"]
+        assert found("Jan Jans") == ["Jan Jans", "Jan Jansen"]
+        assert found("jansen jan") == ["Jan Jansen"]
+        assert found("an") == ["Ana Silva", "Anna Jansson"]
+        # A prefix whose last letter's successor is punctuation ('z' + 1 = '{') or sorts elsewhere under ICU
+        # ('ł' + 1 = 'Ń', an N): the range must be the bytes' order, not the language's.
+        assert found("janz") == ["Bo Janz"]
+        assert found("wał") == ["Łucja Wałęsa"]
+        assert found("łucja wa") == ["Łucja Wałęsa"]
+        # Still an index range, not a scan of every person (seq scans off: the table is tiny here).
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.execute(text(
+            "EXPLAIN SELECT id FROM person WHERE family_key >= 'jans' AND family_key < 'jant'")).scalars())
+        assert "Index" in plan and "ix_person" in plan, plan
+    engine.dispose()
