@@ -201,8 +201,10 @@ def test_wrong_codes_count_against_the_address_and_a_right_one_in_the_header_sha
     assert ok.status_code == 200, ok.text
     for _ in range(5):
         assert client.post("/api/share", params={"code": "WRONG"}, files={"trail": ("t.csv", trail)}).status_code == 404
-    assert assert_error_shape(client.post("/api/share", headers={"X-Share-Code": code}, files={"trail": ("t.csv", trail)}),
-                              429)["error"] == "too many wrong codes: try again later"
+    throttled = client.post("/api/share", headers={"X-Share-Code": code}, files={"trail": ("t.csv", trail)})
+    assert assert_error_shape(throttled, 429)["error"] == (f"too many wrong codes from your address: try again in "
+                                                           f"{throttled.headers['Retry-After']} second(s)")
+    assert 890 <= int(throttled.headers["Retry-After"]) <= 901
     assert client.post("/share", data={"code": code}).status_code == 429  # the page shares the count
 
 

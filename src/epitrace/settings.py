@@ -11,9 +11,10 @@ from epitrace.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///epitrace.db"
 
 
-def _setting(default: object, env: str, help: str):  # type: ignore[no-untyped-def]
-    """A setting: its default, the environment variable that overrides it, and its help text."""
-    return field(default=default, metadata={"env": env, "help": help})
+def _setting(default: object, env: str, help: str, *, minimum: int = 1):  # type: ignore[no-untyped-def]
+    """A setting: its default, the environment variable that overrides it, and its help text (a whole
+    number must be at least ``minimum``)."""
+    return field(default=default, metadata={"env": env, "help": help, "minimum": minimum})
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,16 @@ class Settings:
     trusted_proxies: str = _setting("", "EPITRACE_TRUSTED_PROXIES",
         "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto "
         "headers `epitrace serve` trusts; empty (the default) trusts none, not even 127.0.0.1.")
+    db_pool_size: int = _setting(5, "EPITRACE_DB_POOL_SIZE",
+        "PostgreSQL: connections each service process keeps open (SQLite keeps its own pool).")
+    db_max_overflow: int = _setting(10, "EPITRACE_DB_MAX_OVERFLOW",
+        "PostgreSQL: connections a process may open beyond EPITRACE_DB_POOL_SIZE under load, closed again after use.",
+        minimum=0)
+    db_pool_timeout_s: int = _setting(10, "EPITRACE_DB_POOL_TIMEOUT_S",
+        "PostgreSQL: seconds a request waits for a free connection before it is answered 503 with Retry-After.")
+    db_statement_timeout_ms: int = _setting(30_000, "EPITRACE_DB_STATEMENT_TIMEOUT_MS",
+        "Longest a single database statement of a web or API request may run, in milliseconds (PostgreSQL "
+        "statement_timeout, SQLite a progress handler); a longer one is stopped and answered 503.")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -53,8 +64,8 @@ class Settings:
                     raise ConfigurationError(
                         f"{f.metadata['env']} must be a whole number, got {raw!r}; unset it to use {f.default}"
                     ) from None
-                if values[f.name] < 1:
-                    raise ConfigurationError(f"{f.metadata['env']} must be >= 1, got {raw!r}")
+                if values[f.name] < f.metadata["minimum"]:
+                    raise ConfigurationError(f"{f.metadata['env']} must be >= {f.metadata['minimum']}, got {raw!r}")
             else:
                 values[f.name] = raw
         return cls(**values)  # type: ignore[arg-type]

@@ -11,9 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from epitrace import __version__
 from epitrace.api import routes_admin, routes_investigation
 from epitrace.service import errors as _errors
-from epitrace.service.auth import LoginLimiter
 from epitrace.service.headers import secured
 from epitrace.service.limits import BodyLimit
+from epitrace.settings import Settings
 from epitrace.storage.db import make_engine, require_initialised
 
 
@@ -65,7 +65,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         responses=_errors.ERROR_RESPONSES,
     )
     app.state.engine = engine
-    app.state.login_limiter = LoginLimiter()
+    app.state.statement_timeout_ms = Settings.from_env().db_statement_timeout_ms
     from epitrace.web.pages import render_error_page
     from epitrace.web.pages import router as pages
 

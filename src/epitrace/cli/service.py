@@ -21,15 +21,21 @@ audit_app = typer.Typer(help="The audit log: verify its hash chain, show who acc
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes (uvicorn); each has its own connection pool of "
+                                     "EPITRACE_DB_POOL_SIZE. Several suit PostgreSQL; SQLite takes one writer at a time."),
 ) -> None:
     """Run the API (OpenAPI at /openapi.json) and the staff web app.
 
-    Forwarded headers (X-Forwarded-For) are trusted only from EPITRACE_TRUSTED_PROXIES.
+    Forwarded headers (X-Forwarded-For) are trusted only from EPITRACE_TRUSTED_PROXIES. With --workers N
+    each process builds the app from the settings (``epitrace.api:create_app``); sign-in and share-code
+    limits, sessions and the audit chain live in the database, so the workers share them.
 
     Example:
 
     \b
         epitrace serve --port 8000
+        epitrace serve --host 0.0.0.0 --workers 4
     """
     import uvicorn
 
@@ -37,9 +43,15 @@ def serve_command(
     from epitrace.service.auth import uvicorn_proxy_options
 
     options = uvicorn_proxy_options()
-    app = create_app(engine())
-    console.print(f"epitrace on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", **options)  # type: ignore[arg-type]
+    checked = engine()  # refuses an uninitialised or unreachable database before listening
+    console.print(f"epitrace on http://{host}:{port}/  (API docs: http://{host}:{port}/docs)"
+                  + (f", {workers} workers" if workers > 1 else ""))
+    if workers == 1:
+        uvicorn.run(create_app(checked), host=host, port=port, log_level="warning", **options)  # type: ignore[arg-type]
+        return
+    checked.dispose()  # each worker process opens its own pool
+    uvicorn.run("epitrace.api:create_app", factory=True, workers=workers, host=host, port=port, log_level="warning",
+                **options)  # type: ignore[arg-type]
 
 
 PASSWORD_STDIN = typer.Option(False, "--password-stdin",

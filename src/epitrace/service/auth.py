@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
-from collections import defaultdict, deque
 from collections.abc import Iterator
 
 from fastapi import Depends, Request
@@ -35,17 +33,19 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: everything it wrote (audit entries included) commits together."""
+    """One transaction per request: everything it wrote (audit entries included) commits together. Each
+    statement may run ``EPITRACE_DB_STATEMENT_TIMEOUT_MS``; a longer one is stopped and answered 503."""
     engine: Engine = request.app.state.engine
-    with write_session(engine) as session:
+    with write_session(engine, statement_timeout_ms=request.app.state.statement_timeout_ms) as session:
         yield session
 
 
 def get_read_db(request: Request) -> Iterator[Session]:
     """A session for a request that writes nothing (the public feed): it never takes the write lock, so
-    a burst of anonymous reads does not queue the tracers' writes behind it (issue 11)."""
+    a burst of anonymous reads does not queue the tracers' writes behind it (issue 11). Time-limited as
+    :func:`get_db`."""
     engine: Engine = request.app.state.engine
-    with read_session(engine) as session:
+    with read_session(engine, statement_timeout_ms=request.app.state.statement_timeout_ms) as session:
         yield session
 
 
@@ -55,37 +55,6 @@ REQUEST_DB = Depends(get_db, scope="function")
 default for a yield dependency ends it after the answer): a client that saw a 200 finds the write
 there on its next request, and a commit that fails is that request's error (issue 11). Every use of
 ``get_db`` goes through this one dependency, so a request has one session."""
-
-
-class LoginLimiter:
-    """At most ``attempts`` failures per key in ``window_s`` seconds, in this process's memory.
-
-    Used for one-time share codes only; staff sign-ins are limited in the database (``storage.signin``),
-    so parallel requests and several workers cannot overrun them.
-    """
-
-    def __init__(self, attempts: int = 5, window_s: int = 900) -> None:
-        self.attempts, self.window_s = attempts, window_s
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        now, q = time.monotonic(), self.failures[key]
-        while q and q[0] < now - self.window_s:
-            q.popleft()
-        return q
-
-    def blocked(self, *keys: str) -> int:
-        """Seconds to wait, or 0 when a log-in may be tried."""
-        waits = [int(self.window_s - (time.monotonic() - q[0])) + 1 for k in keys if len(q := self._recent(k)) >= self.attempts]
-        return max(waits, default=0)
-
-    def failed(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(time.monotonic())
-
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self.failures.pop(key, None)
 
 
 def client_address(request: Request) -> str:

@@ -53,7 +53,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
                          (409, "Contradicts what is stored."),
                          (413, "The request body or file is over the size limit."), (422, "The request or file failed validation."),
                          (429, "Too many attempts."), (500, "An error in epitrace (logged without personal data)."),
-                         (503, "Not set up on this server."))
+                         (503, "Not set up on this server, or the database is busy or a query took too long (Retry-After)."))
 }
 """Documented on every route, so the OpenAPI document says what an error looks like."""
 

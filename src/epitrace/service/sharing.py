@@ -5,7 +5,8 @@ The code comes first (issue 10, point 4): in the ``X-Share-Code`` header or the 
 parameter, checked before a byte of the body is read; or as the form field ``code`` before any
 file, as the share page's form sends it, checked as soon as the first file begins. A wrong,
 used or expired code is refused there, so a stranger cannot make the service read (or parse) a
-large upload. Each wrong code counts against the sender's address in the sign-in limiter. The
+large upload. Each wrong code counts against the sender's address in the database (``storage.signin``'s
+share key), so every worker process sees one count. The
 body itself is parsed part by part as it arrives; ``service.limits.BodyLimit`` stops it at
 ``EPITRACE_MAX_UPLOAD_BYTES``, and a form field that is not a file is at most
 ``limits.CSV_FIELD`` long.
@@ -22,9 +23,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 
 from epitrace.domain import limits
-from epitrace.errors import EpitraceError, InputError, NotFound, TooManyRequests
-from epitrace.service.auth import LoginLimiter
-from epitrace.storage.sharing import Shared, check_code, share
+from epitrace.errors import EpitraceError, InputError, TooManyRequests
+from epitrace.service.auth import client_address
+from epitrace.storage.sharing import TOO_MANY, Shared, check_code_limited, share, share_throttled_for
 
 MAX_PARTS = 8
 """A share form has four parts: code, trail, check-ins, consent."""
@@ -43,18 +44,11 @@ class ShareUpload:
         return self.fields.get("consent", "").strip().lower() in ("true", "on", "1", "yes")
 
 
-def _limiter_key(request: Request) -> str:
-    return f"share:{request.client.host if request.client else '?'}"
-
-
-def _check(db: Session, request: Request, code: str) -> None:
-    """The code is valid now, or NotFound (counted against the sender's address)."""
-    limiter: LoginLimiter = request.app.state.login_limiter
-    try:
-        check_code(db, code)
-    except NotFound:
-        limiter.failed(_limiter_key(request))
-        raise
+def _check(request: Request, code: str) -> None:
+    """The code is valid now, or NotFound, counted against the sender's address in the database (every
+    worker shares the count); 429 once the address has tried too many. Runs before the request's own
+    transaction has run a statement (see ``storage.signin.limited_check``)."""
+    check_code_limited(request.app.state.engine, code, address=client_address(request))
 
 
 async def receive_share(request: Request, db: Session, *, code: str | None = None) -> Shared:
@@ -63,21 +57,18 @@ async def receive_share(request: Request, db: Session, *, code: str | None = Non
     ``code`` is the code from a header or the query string, if the caller sent it there. What was
     read so far is kept in ``request.state.share_upload``, for a page to show the code again with an error.
     """
-    limiter: LoginLimiter = request.app.state.login_limiter
-    if limiter.blocked(_limiter_key(request)):
-        raise TooManyRequests("too many wrong codes: try again later")
+    wait = share_throttled_for(request.app.state.engine, address=client_address(request))
+    if wait:  # before a byte of the body is read
+        raise TooManyRequests(f"{TOO_MANY}: try again in {wait} second(s)", headers={"Retry-After": str(wait)})
     upload = ShareUpload(code=code or "")
     request.state.share_upload = upload
     if code is not None:
-        _check(db, request, code)
-    await _read_form(request, upload, check=lambda found: _check(db, request, found) if code is None else None)
+        _check(request, code)
+    await _read_form(request, upload, check=lambda found: _check(request, found) if code is None else None)
     trail, checkins = _parse_files(upload)
-    try:
-        result = share(db, upload.code, trail=trail, checkins=checkins, consent=upload.consent)
-    except NotFound:
-        limiter.failed(_limiter_key(request))
-        raise
-    return result
+    # The code was right a moment ago; if it is used up by now (a second upload with it, at once), that
+    # NotFound is no guess and is not counted.
+    return share(db, upload.code, trail=trail, checkins=checkins, consent=upload.consent)
 
 
 async def _read_form(request: Request, upload: ShareUpload, *, check) -> None:  # type: ignore[no-untyped-def]

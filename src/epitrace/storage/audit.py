@@ -51,20 +51,24 @@ def _chain_head(session: Session) -> str:
     head = session.info.get(HEAD_KEY)
     if head is None:
         with session.no_autoflush:
-            if session.get_bind().dialect.name == "postgresql":
-                # PostgreSQL has no database-wide write lock: every appender takes this one, held to the
-                # end of its transaction, so no two read the same head (issue 11). The unique prev_hash
-                # makes a fork impossible even for a writer that skipped it.
-                session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
+            writers_lock(session)
             head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
     return head
 
 
-def hold_chain_lock(session: Session) -> None:
-    """Take the appenders' lock of the chain now, before a row lock (``storage.versions``): every writer
-    takes this lock first, so no two wait for each other in opposite order. On SQLite the writer holds
-    the database already."""
-    _chain_head(session)
+def writers_lock(session: Session) -> None:
+    """Hold the writers' lock to the end of the session's transaction (or of the savepoint that took it).
+
+    PostgreSQL has no database-wide write lock: every appender to the chain takes this advisory lock, so
+    no two read the same head (issue 11; the unique prev_hash makes a fork impossible even for a writer
+    that skipped it), and so does person resolution before it looks for a match, so two writers cannot
+    both miss a person and both create them (``storage.persons.resolve_person``). One lock for both, not
+    one per identity: a writer that already appended (a read of the case is audited first) and then
+    waited for an identity's lock held by one waiting for the chain would deadlock. On SQLite a writer's
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``), so this does nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_LOCK_KEY)))
 
 
 @sqlalchemy_event.listens_for(Session, "after_transaction_end")

@@ -1,30 +1,47 @@
-"""Engines and sessions. SQLite gets WAL, foreign keys, a busy timeout and one writer at a time."""
+"""Engines and sessions. SQLite gets WAL, foreign keys, a busy timeout and one writer at a time;
+PostgreSQL a pool sized by the settings. A request's statements have a time limit (``statement_timeout_ms``):
+on PostgreSQL ``SET LOCAL statement_timeout`` when its transaction begins, on SQLite a progress handler
+that interrupts a statement running past its deadline. A statement stopped so, or a request that found no
+free connection in the pool, is :class:`~epitrace.errors.Unavailable` (503, with ``Retry-After``), never
+a driver traceback (issue 11)."""
 
 from __future__ import annotations
 
 import re
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from epitrace.errors import ConfigurationError
+from epitrace.errors import ConfigurationError, Unavailable
 from epitrace.files import create_private
 from epitrace.settings import Settings
 from epitrace.storage import audit
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+TIMEOUT_OPTION = "epitrace_statement_timeout_ms"
+"""The execution option that carries a session's statement time limit to the events below."""
+PROGRESS_STEPS = 1000
+"""SQLite calls the progress handler every this many virtual-machine instructions (as datasette does)."""
+RETRY_AFTER_S = 5
 
 
 def make_engine(url: str | None = None) -> Engine:
-    """An engine for ``url`` (default: settings), with SQLite set up for one writer and WAL."""
-    url = url or Settings.from_env().database_url
+    """An engine for ``url`` (default: settings), with SQLite set up for one writer and WAL and
+    PostgreSQL's pool sized by ``EPITRACE_DB_POOL_SIZE``, ``…_MAX_OVERFLOW`` and ``…_POOL_TIMEOUT_S``."""
+    settings = Settings.from_env()
+    url = url or settings.database_url
     try:
-        engine = create_engine(url)
+        pool = ({"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow,
+                 "pool_timeout": settings.db_pool_timeout_s} if url.startswith("postgresql") else {})
+        engine = create_engine(url, **pool)
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several types for a bad URL
         # Neither the URL nor the driver's message may print a password (issue 11).
         raise ConfigurationError(
@@ -34,6 +51,8 @@ def make_engine(url: str | None = None) -> Engine:
     if engine.dialect.name == "sqlite":
         _create_database_file(engine)
         _configure_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
     return engine
 
 
@@ -78,14 +97,77 @@ def _configure_sqlite(engine: Engine) -> None:
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _time_limit(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        # Each statement gets the whole limit from its start, its fetches included (the deadline stands
+        # until the next statement or the end of the transaction); a connection without a limit runs free.
+        limit = conn.get_execution_options().get(TIMEOUT_OPTION)
+        fairy = conn.connection
+        if limit:
+            deadline = time.monotonic() + limit / 1000
+            fairy.dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+            fairy.info[TIMEOUT_OPTION] = True
+        elif fairy.info.pop(TIMEOUT_OPTION, False):
+            fairy.dbapi_connection.set_progress_handler(None, PROGRESS_STEPS)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _no_time_limit(conn) -> None:  # type: ignore[no-untyped-def]
+        # Never interrupt the COMMIT (or ROLLBACK) itself.
+        fairy = conn.connection
+        if fairy.info.pop(TIMEOUT_OPTION, False):
+            fairy.dbapi_connection.set_progress_handler(None, PROGRESS_STEPS)
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        # SET LOCAL ends with the transaction, so a pooled connection goes back without the limit.
+        limit = conn.get_execution_options().get(TIMEOUT_OPTION)
+        if limit:
+            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(limit)}")
+
+
+def _is_timeout(exc: OperationalError) -> bool:
+    """Whether the driver stopped a statement for running past its time limit."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return str(exc.orig) == "interrupted"
+    return type(exc.orig).__name__ == "QueryCanceled"  # psycopg.errors.QueryCanceled (statement_timeout)
+
 
 @contextmanager
-def write_session(engine: Engine) -> Iterator[Session]:
-    """A session whose work commits as one transaction, or is rolled back whole on any error."""
-    bound = engine.execution_options(sqlite_immediate=True)
+def _database_limits(statement_timeout_ms: int | None) -> Iterator[None]:
+    """Turn a statement stopped by its time limit, and a pool with no free connection, into ``Unavailable``."""
+    try:
+        yield
+    except PoolTimeout:
+        raise Unavailable("the database has no free connection for this request right now (all of this process's "
+                          "EPITRACE_DB_POOL_SIZE + EPITRACE_DB_MAX_OVERFLOW connections are busy): try again in a few "
+                          "seconds", headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+    except OperationalError as exc:
+        if statement_timeout_ms is None or not _is_timeout(exc):
+            raise
+        raise Unavailable(f"the database query took too long and was stopped after {statement_timeout_ms:,} ms "
+                          "(EPITRACE_DB_STATEMENT_TIMEOUT_MS): narrow the search, filter or date range and try again",
+                          headers={"Retry-After": str(RETRY_AFTER_S)}) from None
+
+
+def _bound(engine: Engine, statement_timeout_ms: int | None, **options: object) -> Engine:
+    if statement_timeout_ms is not None:
+        if statement_timeout_ms < 1:
+            raise ValueError(f"statement_timeout_ms must be >= 1, got {statement_timeout_ms}")
+        options[TIMEOUT_OPTION] = statement_timeout_ms
+    return engine.execution_options(**options) if options else engine
+
+
+@contextmanager
+def write_session(engine: Engine, *, statement_timeout_ms: int | None = None) -> Iterator[Session]:
+    """A session whose work commits as one transaction, or is rolled back whole on any error; with
+    ``statement_timeout_ms`` (requests) each statement may run that long (see the module docstring)."""
+    bound = _bound(engine, statement_timeout_ms, sqlite_immediate=True)
     with sessionmaker(bound, expire_on_commit=False)() as session:
         try:
-            with session.begin():
+            with _database_limits(statement_timeout_ms), session.begin():
                 yield session
                 audit.write_denials(session)
         finally:
@@ -117,11 +199,13 @@ def savepoint(session: Session, *, keep: bool = True) -> Iterator[None]:
 
 
 @contextmanager
-def read_session(engine: Engine) -> Iterator[Session]:
-    """A session for reading; anything written through it is rolled back."""
-    with sessionmaker(engine)() as session:
+def read_session(engine: Engine, *, statement_timeout_ms: int | None = None) -> Iterator[Session]:
+    """A session for reading; anything written through it is rolled back. ``statement_timeout_ms`` as
+    for :func:`write_session`."""
+    with sessionmaker(_bound(engine, statement_timeout_ms))() as session:
         try:
-            yield session
+            with _database_limits(statement_timeout_ms):
+                yield session
         finally:
             session.rollback()
 

@@ -105,6 +105,9 @@ def check_lab_records(session: Session, records: Sequence[Record], *, scope: Sco
     With an ``actor``, each refusal for something outside the caller's scope (a jurisdiction code,
     a specimen another jurisdiction stored) is audited as ``denied`` (issue 10), also in a dry run.
     """
+    # The specimens are looked up under the writers' lock, kept until the import commits: a concurrent
+    # import of the same file waits, then finds them stored (already imported), never a UniqueViolation.
+    audit.writers_lock(session)
     jurisdictions = dict(session.execute(select(Jurisdiction.code, Jurisdiction.id)).all())
     problems = _reference_problems(records, jurisdictions, scope)
     new_rows, already, conflicts, elsewhere = _split_known(session, records, scope)

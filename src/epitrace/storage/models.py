@@ -86,8 +86,12 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     given_name: Mapped[str] = mapped_column(String(200))
     family_name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(402))
-    family_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The search keys compare byte by byte on every backend (issue 11): workbench's prefix ranges
+    # (>= 'jans' AND < 'jant') and their indexes assume it, and a PostgreSQL database created with an
+    # ICU or libc language collation would otherwise order 'jan{' before 'janz'. SQLite's default is binary.
+    name_key: Mapped[str] = mapped_column(String(402).with_variant(String(402, collation="C"), "postgresql"))
+    family_key: Mapped[str | None] = mapped_column(String(200).with_variant(String(200, collation="C"), "postgresql"),
+                                                   index=True)
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     sex: Mapped[str | None] = mapped_column(String(16))
     phone: Mapped[str | None] = mapped_column(String(64), index=True)

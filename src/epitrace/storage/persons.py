@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from epitrace.domain import limits
@@ -64,6 +65,9 @@ def resolve_person(
         limits.text(label, value, limit)
     limits.text("address", address, limits.ADDRESS, multiline=True)
     limits.day("date of birth", identity.date_of_birth)
+    # Under the writers' lock from the lookup to the end of the transaction: a concurrent import or
+    # contact of the same identity waits, then finds the person this one creates (issue 11).
+    audit.writers_lock(session)
     match = _find_same(session, identity)
     if match is not None:
         _fill_gaps(match, identity, sex=sex, address=address)
@@ -80,10 +84,33 @@ def resolve_person(
         address=address,
         jurisdiction_id=jurisdiction_id,
     )
-    session.add(person)
-    session.flush()
+    if not _inserted(session, person):
+        # Only a writer that skipped the lock can have taken the national id meanwhile: the person it
+        # stored is the one meant, or a clear conflict, never the driver's UniqueViolation.
+        match = _find_same(session, identity)
+        if match is None:
+            raise Conflict("another person with this national id was stored at the same time under a different "
+                           "name or birth date; import the row again to see the stored person")
+        _fill_gaps(match, identity, sex=sex, address=address)
+        return Resolution(match, created=False, new_candidates=0)
     audit.record(session, actor, action="create", record_type="person", record_id=person.id, person_id=person.id)
     return Resolution(person, created=True, new_candidates=_record_candidates(session, person))
+
+
+def _inserted(session: Session, person: Person) -> bool:
+    """Insert ``person``; False (nothing inserted) when their national id is already stored. Only a
+    person with a national id can collide (the only unique column), so only they cost a savepoint."""
+    if not person.national_id:
+        session.add(person)
+        session.flush()
+        return True
+    try:
+        with session.begin_nested():
+            session.add(person)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def _find_same(session: Session, identity: Identity) -> Person | None:

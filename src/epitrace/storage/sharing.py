@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain import limits
 from epitrace.domain.periods import infectious_period
 from epitrace.errors import InputError, NotFound
-from epitrace.storage import audit
+from epitrace.storage import audit, signin
 from epitrace.storage.audit import Actor
 from epitrace.storage.cases import profile_of
 from epitrace.storage.investigation import PlaceSpec, VisitSpec, add_visits, derive_windows
@@ -30,6 +30,7 @@ from epitrace.storage.scope import Scope, scoped_case
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
 CODE_HOURS = 48
+TOO_MANY = "too many wrong codes from your address"
 INVALID = "this code is not valid (mistyped, already used or expired): ask your contact tracer for a new one"
 CONSENT = "I agree to share this location history and these check-ins with the contact tracers of my case, to find places and people at risk."
 
@@ -65,6 +66,23 @@ def check_code(session: Session, code: str) -> ShareCode:
     if row is None or row.used_at is not None or row.expires_at < utcnow():
         raise NotFound(INVALID)
     return row
+
+
+def check_code_limited(engine: Engine, code: str, *, address: str) -> None:
+    """:func:`check_code` in a transaction of its own, counting a wrong code against ``address`` in the
+    database (``storage.signin``'s share key), so every worker sees the same count: after 5 wrong codes,
+    one more try per 15 minutes (429 with ``Retry-After``)."""
+    signin.limited_check(engine, _share_key(address), signin.SHARE, lambda session: check_code(session, code),
+                         refusal=TOO_MANY)
+
+
+def share_throttled_for(engine: Engine, *, address: str) -> int:
+    """Seconds ``address`` must wait before it may try a code again (0: now)."""
+    return signin.throttled_for(engine, _share_key(address), signin.SHARE)
+
+
+def _share_key(address: str) -> str:
+    return f"share:{address[:64]}"
 
 
 def share(session: Session, code: str, *, trail: pl.DataFrame | None, checkins: list | None, consent: bool) -> Shared:  # type: ignore[type-arg]

@@ -23,12 +23,19 @@ user out, and a user's own typos cost them seconds, not fifteen minutes. Counter
 :data:`FORGET_AFTER` after their last attempt. Each time a key starts being throttled (its failures
 reach the threshold) one audit entry is appended (record type ``sign_in``), not one per attempt.
 
+A fourth kind of key, **share** (an address), counts wrong one-time share codes (:func:`limited_check`,
+used by ``storage.sharing.check_code_limited``): after 5, one more try per 15 minutes. The code is
+checked inside the counter's transaction (a hash lookup, unlike a password's argon2), so parallel
+requests and several workers queue on the counter and each sees the others' failures. A right code
+does not reset the count: an attacker holding one could otherwise reset it between guesses.
+
 Addresses come from ``service.auth.client_address``: the connecting peer, or ``X-Forwarded-For``
 only from a proxy listed in ``EPITRACE_TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,10 +44,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from epitrace.domain import limits
-from epitrace.errors import TooManyRequests
+from epitrace.errors import NotFound, TooManyRequests
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.db import write_session
+from epitrace.storage.db import read_session, write_session
 from epitrace.storage.models import SignInCounter, User, utcnow
 
 
@@ -51,17 +58,19 @@ class Throttle:
     kind: str
     threshold: int
     cap_s: int
+    first_s: int = 2
 
     def delay(self, failures: int) -> int:
         """Seconds the next attempt must wait after ``failures`` failures (0 below the threshold)."""
         if failures < self.threshold:
             return 0
-        return min(self.cap_s, 2 ** min(failures - self.threshold + 1, 30))
+        return min(self.cap_s, self.first_s * 2 ** min(failures - self.threshold, 30))
 
 
 PAIR = Throttle("pair", threshold=5, cap_s=900)
 ADDRESS = Throttle("address", threshold=20, cap_s=300)
 ACCOUNT = Throttle("account", threshold=10, cap_s=60)
+SHARE = Throttle("share", threshold=5, cap_s=900, first_s=900)
 FORGET_AFTER = timedelta(hours=24)
 """A counter whose last attempt is older than this starts again from zero."""
 KNOWN_FOR = timedelta(days=30)
@@ -173,3 +182,46 @@ def attempt_succeeded(session: Session, attempt: Attempt) -> None:
                 row.retry_at = None
         else:
             row.failures, row.retry_at, row.last_success_at = 0, None, moment
+
+
+def _wait(row: SignInCounter | None, throttle: Throttle, moment: datetime) -> int:
+    """Seconds until ``row``'s key may be tried again (0: now)."""
+    if row is None or row.failures < throttle.threshold or row.retry_at is None or row.retry_at <= moment:
+        return 0
+    return int((row.retry_at - moment).total_seconds()) + 1
+
+
+def throttled_for(engine: Engine, key: str, throttle: Throttle) -> int:
+    """Seconds ``key`` must wait before it may be tried (0: now), read without locking anything."""
+    moment = now()
+    with read_session(engine) as session:
+        row = session.scalar(select(SignInCounter).where(SignInCounter.key == key))
+        return 0 if row is None or row.last_attempt_at < moment - FORGET_AFTER else _wait(row, throttle, moment)
+
+
+def limited_check(engine: Engine, key: str, throttle: Throttle, check: Callable[[Session], object], *,
+                  refusal: str) -> None:
+    """Run ``check`` in a transaction of its own that holds ``key``'s counter (so callers on any worker take
+    turns): refused with :class:`TooManyRequests` (``refusal`` plus the wait, and ``Retry-After``) while
+    ``key`` is throttled; a :class:`NotFound` from ``check`` is counted and committed, then raised.
+
+    Call it before the request's own transaction has run a statement: on SQLite that one's first statement
+    takes the write lock, which this transaction would then wait for.
+    """
+    moment = now()
+    failed: NotFound | None = None
+    with write_session(engine) as session:
+        row = _locked(session, key, moment)
+        wait = _wait(row, throttle, moment)
+        if wait:  # not counted: raising rolls the transaction back
+            raise TooManyRequests(f"{refusal}: try again in {wait} second(s)", headers={"Retry-After": str(wait)})
+        try:
+            check(session)
+        except NotFound as exc:
+            failed = exc
+            row.failures += 1
+            row.last_attempt_at = moment
+            delay = throttle.delay(row.failures)
+            row.retry_at = moment + timedelta(seconds=delay) if delay else None
+    if failed is not None:
+        raise failed

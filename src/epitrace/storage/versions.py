@@ -79,7 +79,7 @@ def require_version(session: Session, row: Versioned, expected: int | None) -> N
 
     Call it before changing the row: what it read is what the write then changes. ``expected`` None is
     no precondition (the write is accepted whatever the version)."""
-    audit.hold_chain_lock(session)  # the writers' lock first, the row's second: one order for every writer
+    audit.writers_lock(session)  # the writers' lock first, the row's second: one order for every writer
     session.refresh(row, with_for_update=True)
     if expected is None or expected == row.version:
         return
