@@ -17,7 +17,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/epitrace demo
 
-# The fast default suite on SQLite. Tests marked slow (Spark, the browser, R, the pipeline, load and kill
+# The fast default suite on SQLite (property tests with a quarter of their examples, unless CI=true).
+# Tests marked slow (Spark, the browser, R, the pipeline, load and kill
 # tests, long property runs) are left out here and run by test-all, test-slow and test-pg (CI runs them all).
 # One test process per core (pytest-xdist); a module's tests stay in one process so its shared world is built once.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadscope
@@ -26,15 +27,15 @@ test: $(STAMP)
 	$(PYTEST)
 
 test-slow: $(STAMP)
-	$(PYTEST) -m slow
+	EPITRACE_TEST_THOROUGH=1 $(PYTEST) -m slow
 
 test-all: $(STAMP)
-	$(PYTEST) -m ''
+	EPITRACE_TEST_THOROUGH=1 $(PYTEST) -m ''
 
 # Every test on PostgreSQL: a throw-away server from Debian's binaries (apt-get install postgresql), or
 # the server at EPITRACE_TEST_DATABASE_URL (a maintenance database the tests may create databases on).
 test-pg: $(STAMP)
-	EPITRACE_TEST_BACKEND=postgresql $(PYTEST) -m ''
+	EPITRACE_TEST_BACKEND=postgresql EPITRACE_TEST_THOROUGH=1 $(PYTEST) -m ''
 
 # Regenerate the lock from the current environment after changing dependencies.
 lock:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import settings
 from sqlalchemy import Engine, event
 from typer.testing import CliRunner
 
@@ -29,6 +30,20 @@ LAB_HEADER = (
     "lab_id,specimen_id,collected_on,resulted_on,result,test_type,given_name,family_name,"
     "date_of_birth,sex,phone,national_id,address,jurisdiction_code"
 )
+
+
+# Property tests: CI (CI=true) and `make test-all` / `make test-pg` (EPITRACE_TEST_THOROUGH=1) run each
+# with its full number of examples; the quick local `make test` runs a quarter of them (at least 20), so
+# that every property is still tried there, only less hard.
+THOROUGH = os.environ.get("CI") == "true" or os.environ.get("EPITRACE_TEST_THOROUGH") == "1"
+settings.register_profile("thorough", settings.default)
+settings.register_profile("quick", max_examples=25)
+settings.load_profile("thorough" if THOROUGH else "quick")
+
+
+def examples(full: int) -> int:
+    """How many examples a property test with ``full`` examples runs in this run (see THOROUGH)."""
+    return full if THOROUGH else max(20, full // 4)
 
 
 # Cheap argon2id parameters for every account the tests make (before any fixture makes one): a sign-in

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from epitrace.analytics.chains import Link, chain_statistics
 from epitrace.cli import app
 from epitrace.errors import InputError
+from tests.conftest import examples
 
 
 @st.composite
@@ -48,7 +49,7 @@ def oracle(links: list[Link]) -> dict:
             "n_no_offspring": sum(1 for o in offspring if o == 0)}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(links=forests())
 def test_statistics_equal_networkx(links: list[Link]) -> None:
     got, want = chain_statistics(links), oracle(links)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from epitrace.analytics.curves import epicurve, epicurve_missing, kpis, most_likely_tree, setting_clusters
+from tests.conftest import examples
 
 D = date.fromisoformat
 
@@ -82,7 +83,7 @@ def test_tree_prefers_certain_links_and_named_contacts() -> None:
     assert tree.select("infector_case", "infectee_case").rows() == [(2, 3), (4, 5), (3, 4), (5, 6)]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(edges=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12), st.sampled_from(["confirmed", "probable", "possible", "rejected"]),
                                  st.sampled_from(["contact tracing", "co-location"])), max_size=40))
 def test_tree_is_a_forest_of_given_links(edges) -> None:  # type: ignore[no-untyped-def]

@@ -13,11 +13,12 @@ from polars.testing import assert_frame_equal
 
 from epitrace.engine import EARTH_RADIUS_M, haversine_m, match, match_chunks, reference_match
 from epitrace.errors import InputError
+from tests.conftest import examples
 
 # Places where spherical geometry bites: a city, both sides of the antimeridian, high latitude,
 # and a hair from each pole.
 ANCHORS = [(52.37, 4.9), (0.0, 179.9995), (-33.9, -179.9998), (78.2, 15.6), (89.9995, 0.0), (-89.9993, 120.0)]
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def destination(lat: float, lon: float, bearing_deg: float, distance_m: float) -> tuple[float, float]:

@@ -232,6 +232,7 @@ def test_two_workers_share_the_share_code_limit(db_url, engine) -> None:
 # --- epitrace serve --workers ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # starts epitrace serve --workers 2 as processes
 def test_serve_with_two_workers_signs_in_writes_and_stops(db_url, engine, tmp_path) -> None:
     """`epitrace serve --workers 2` as its own process on a free port: a sign-in on one request and writes
     on the next ones (whichever worker answers), then a clean stop on SIGINT."""

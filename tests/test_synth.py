@@ -22,6 +22,7 @@ from epitrace.synth import Interview, Outbreak, SynthConfig, generate
 from epitrace.synth._lab import LAB_COLUMNS, misspell
 from epitrace.synth._mobility import DayPresences, PresenceWriter
 from epitrace.synth._transmission import transmit
+from tests.conftest import examples
 
 SMALL = SynthConfig(people=2_000, days=14, seed=7, initial_infections=20)
 DAY = 86_400
@@ -357,7 +358,7 @@ def test_typo_rows_differ_by_one_edit_or_a_swap() -> None:
     assert 0 < swapped.height < changed.height
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     name=st.text(alphabet="abcdefghijklmnopqrstuvwxyzÉéß -", min_size=1, max_size=12),
     detail=st.integers(0, 2**50),

@@ -26,6 +26,7 @@ from epitrace.cli.trail import trail_command
 from epitrace.engine import EARTH_RADIUS_M, haversine_m, match
 from epitrace.errors import InputError
 from epitrace.trails import detect_format, detect_stays, read_trail
+from tests.conftest import examples
 
 T0 = 1_710_064_800  # 2024-03-10T10:00:00Z
 HOME = (52.3702, 4.8952)
@@ -445,7 +446,7 @@ def walks(draw):  # type: ignore[no-untyped-def]
     return draw(st.permutations(rows))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=walks(), distance_m=st.sampled_from([0.0, 50.0, 100.0, 250.0]),
        min_stay_s=st.sampled_from([1, 300, 600]), max_gap_s=st.sampled_from([0, 600, 7200]))
 def test_detect_stays_equals_the_reference(rows, distance_m, min_stay_s, max_gap_s) -> None:  # type: ignore[no-untyped-def]
