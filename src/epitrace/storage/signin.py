@@ -133,18 +133,13 @@ def begin_attempt(engine: Engine, username: str, address: str) -> Attempt:
         rows = {key: _locked(session, key, moment) for key in sorted(keys)}
         pair = next(rows[k] for k, t in keys.items() if t is PAIR)
         usual = pair.last_success_at is not None and pair.last_success_at >= moment - KNOWN_FOR
-        waits = [int((row.retry_at - moment).total_seconds()) + 1 for key, row in rows.items()
-                 if (keys[key] is PAIR or not usual) and row.failures >= keys[key].threshold
-                 and row.retry_at is not None and row.retry_at > moment]
-        if waits:  # raising rolls the transaction back: a refused attempt is not counted
-            wait = max(waits)
+        wait = max((_wait(row, keys[key], moment) for key, row in rows.items() if keys[key] is PAIR or not usual),
+                   default=0)
+        if wait:  # raising rolls the transaction back: a refused attempt is not counted
             raise TooManyRequests(f"too many failed sign-ins: try again in {wait} second(s)",
                                   headers={"Retry-After": str(wait)})
         for key, row in rows.items():
-            row.failures += 1
-            row.last_attempt_at = moment
-            delay = keys[key].delay(row.failures)
-            row.retry_at = moment + timedelta(seconds=delay) if delay else None
+            _count_failure(row, keys[key], moment)
             attempt.counts[key] = row.failures
         user = session.execute(select(User.id, User.password_hash).where(User.username == username)).first()
         if user is not None:
@@ -184,6 +179,14 @@ def attempt_succeeded(session: Session, attempt: Attempt) -> None:
             row.failures, row.retry_at, row.last_success_at = 0, None, moment
 
 
+def _count_failure(row: SignInCounter, throttle: Throttle, moment: datetime) -> None:
+    """One more failure on ``row``'s key at ``moment``, and the wait it earns."""
+    row.failures += 1
+    row.last_attempt_at = moment
+    delay = throttle.delay(row.failures)
+    row.retry_at = moment + timedelta(seconds=delay) if delay else None
+
+
 def _wait(row: SignInCounter | None, throttle: Throttle, moment: datetime) -> int:
     """Seconds until ``row``'s key may be tried again (0: now)."""
     if row is None or row.failures < throttle.threshold or row.retry_at is None or row.retry_at <= moment:
@@ -219,9 +222,6 @@ def limited_check(engine: Engine, key: str, throttle: Throttle, check: Callable[
             check(session)
         except NotFound as exc:
             failed = exc
-            row.failures += 1
-            row.last_attempt_at = moment
-            delay = throttle.delay(row.failures)
-            row.retry_at = moment + timedelta(seconds=delay) if delay else None
+            _count_failure(row, throttle, moment)
     if failed is not None:
         raise failed
