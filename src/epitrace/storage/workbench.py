@@ -379,17 +379,16 @@ def record_task_result(session: Session, scope: Scope, task_id: int, *, actor: A
     task = scoped_task(session, scope, task_id, actor=actor)
     versions.require_version(session, task, expected_version)
     require_open(task)
+    case_id, new_case = None, False
     if task.kind == TaskKind.TEST.value and result.strip().lower() == "positive":
         outcome = register_positive(session, person_id=task.person_id, jurisdiction_id=task.jurisdiction_id,
                                     specimen_on=on, result_on=on, test_type="reported to tracer",
                                     evidence=f"Positive test recorded on task {task.id}", actor=actor)
-        if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
-            close_task(session, task, result="positive", on=on, actor=actor)
-        return {"task_id": task.id, "version": versions.version_now(session, task), "status": task.status,
-                "case_id": outcome.case.id, "new_case": outcome.created}
-    close_task(session, task, result=result, on=on, actor=actor)
+        case_id, new_case, result = outcome.case.id, outcome.created, "positive"
+    if task.status == TaskStatus.OPEN.value:  # register_positive closes the test task of a contact it converts
+        close_task(session, task, result=result, on=on, actor=actor)
     return {"task_id": task.id, "version": versions.version_now(session, task), "status": task.status,
-            "case_id": None, "new_case": False}
+            "case_id": case_id, "new_case": new_case}
 
 
 def _name_terms(text: str) -> list[ColumnElement[bool]]:
