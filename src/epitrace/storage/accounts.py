@@ -103,9 +103,9 @@ class Requested:
     link: Link | None
 
 
-def actor_name(account: Account) -> str:
+def actor_name(account: Account | User) -> str:
     """How an account is named in the audit log and in ``requested_by``/``approved_by``."""
-    return f"user:{account.username}"
+    return f"{audit.USER_ACTOR_PREFIX}{account.username}"
 
 
 def _digest(token: str) -> str:
@@ -331,7 +331,7 @@ def use_reset_link(session: Session, token: str, password: str) -> User:
     session.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
                     .values(used_at=utcnow()))
     session.execute(delete(UserSession).where(UserSession.user_id == user.id))
-    _record(session, Actor(name=f"user:{user.username}", purpose="account management"), "password", user)
+    _record(session, Actor(name=actor_name(user), purpose="account management"), "password", user)
     return user
 
 

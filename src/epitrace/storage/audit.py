@@ -18,6 +18,8 @@ from epitrace.storage.models import AuditEvent, User, utcnow
 
 GENESIS_HASH = "0" * 64
 SYSTEM_ACTOR = "system"
+USER_ACTOR_PREFIX = "user:"
+"""An account acts in the log as ``user:<username>`` (``accounts.actor_name``)."""
 DENIED = "denied"
 """The action of an entry for a refused out-of-scope access (issue 10, point 1)."""
 DENIALS_KEY = "epitrace.audit_denials"
@@ -231,7 +233,7 @@ def denial_counts(session: Session, jurisdiction_ids: frozenset[int] | None, *, 
                                                                AuditEvent.at < end)
              .group_by(AuditEvent.actor, day).order_by(day, AuditEvent.actor))
     if jurisdiction_ids is not None:
-        accounts = select(literal("user:", String) + User.username).where(User.jurisdiction_id.in_(jurisdiction_ids))
+        accounts = select(literal(USER_ACTOR_PREFIX, String) + User.username).where(User.jurisdiction_id.in_(jurisdiction_ids))
         query = query.where(AuditEvent.actor.in_(accounts))
     return [{"account": actor, "day": value if isinstance(value, date) else date.fromisoformat(str(value)),
              "denials": count} for actor, value, count in session.execute(query)]

@@ -71,7 +71,7 @@ def writer_label(name: str | None) -> str:
     """An audit actor as people say it: ``user:ana`` is ana."""
     if not name:
         return "someone"
-    return name.removeprefix("user:")
+    return name.removeprefix(audit.USER_ACTOR_PREFIX)
 
 
 def require_version(session: Session, row: Versioned, expected: int | None) -> None:
