@@ -168,3 +168,13 @@ def test_without_a_birth_date_name_and_phone_decide() -> None:
     assert is_same_person(Identity("ana", "SILVA", None, phone="+15550001"), case)
     assert not is_same_person(Identity("Ana", "Silva", None, phone="+15550009"), case)
     assert not is_same_person(Identity("Ana", "Silva", None), case)  # a name alone is not enough
+
+
+@pytest.mark.parametrize(("text", "number"), [("4", 4), ("2147483647", 2**31 - 1), ("04", None), ("0", None),
+                                              ("", None), (" 4", None), ("2147483648", None), ("٣", None),
+                                              ("-1", None), ("4.0", None)])
+def test_a_record_number_has_one_spelling_within_the_id_range(text: str, number: int | None) -> None:
+    from epitrace.domain.limits import MAX_ID, record_number
+
+    assert record_number(text) == number
+    assert number is None or 1 <= number <= MAX_ID

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from datetime import date
 from enum import StrEnum
@@ -50,7 +49,6 @@ def _today() -> date:
 # row (the lists of visits, contacts and tasks in a case's answer carry their own versions), and a write
 # sends it back as If-Match (RFC 9110 compares If-Match strongly) or as the body's `version`.
 
-IF_MATCH = re.compile(r'"([1-9][0-9]{0,18})"')
 IfMatch = Annotated[str | None, Header(max_length=64, description=(
     'The ETag of the version you read, e.g. "4" (quotes included), or * for any version. If the record changed '
     "since, nothing is written and the answer is 409 with the current state. Optional (older clients keep "
@@ -66,11 +64,11 @@ def _expected_version(if_match: str | None, version: int | None) -> int | None:
     """The version a write names, from If-Match and/or the body's ``version`` (None: no precondition)."""
     header: int | None = None
     if if_match is not None and if_match.strip() != "*":
-        found = IF_MATCH.fullmatch(if_match.strip())
-        if found is None or int(found.group(1)) > limits.MAX_ID:
+        quoted = if_match.strip()
+        header = limits.record_number(quoted[1:-1]) if len(quoted) > 2 and quoted[0] == quoted[-1] == '"' else None
+        if header is None:
             raise InputError(f'If-Match {if_match!r} is not a version: send the ETag you read, a quoted whole '
                              'number such as "4" (quotes included), or * for any version')
-        header = int(found.group(1))
     if header is not None and version is not None and header != version:
         raise InputError(f'If-Match "{header}" and the body\'s version {version} disagree: send the version you '
                          "read once, or the same in both")

@@ -98,6 +98,14 @@ def text(label: str, value: str | None, limit: int, *, multiline: bool = False) 
         raise InputError(f"{label} {problem}")
 
 
+def record_number(text: str) -> int | None:
+    """``text`` as an id or version: ASCII digits without a leading zero making a whole number from 1 to
+    :data:`MAX_ID`; else None (so one number has one spelling, as an ETag must)."""
+    if not (text.isascii() and text.isdigit()) or text[0] == "0" or int(text) > MAX_ID:
+        return None
+    return int(text)
+
+
 def date_problem(day: date) -> str | None:
     """Why ``day`` is outside the dates epitrace stores, or None."""
     if FIRST_DATE <= day <= LAST_DATE:

@@ -199,9 +199,10 @@ def _version(text: str) -> int | None:
     """The version a form was rendered from (its hidden ``version`` field); empty is no precondition."""
     if not text.strip():
         return None
-    if not (text.strip().isascii() and text.strip().isdigit()) or not 1 <= int(text) <= limits.MAX_ID:
+    version = limits.record_number(text.strip())
+    if version is None:
         raise InputError(f"the form's version {text!r} is not a version (a whole number from 1): reload the page")
-    return int(text)
+    return version
 
 
 def _date(text: str, label: str) -> date | None:
