@@ -31,6 +31,7 @@ from epitrace.storage.db import make_engine, read_session, write_session
 from epitrace.storage.models import AuditEvent, SignInCounter, utcnow
 from tests.backends import database_url
 from tests.test_api import assert_error_shape
+from tests.threads import in_threads
 
 PASSWORD = "correct horse battery staple"
 USERS = {
@@ -171,11 +172,7 @@ def test_twenty_parallel_wrong_passwords_reach_the_hash_at_most_five_times(world
                             .status_code)
 
     with served(world["app"], **auth.uvicorn_proxy_options()) as base:
-        threads = [threading.Thread(target=attack, args=(base,)) for _ in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        in_threads(lambda _: attack(base), 20, timeout_s=60)
         assert sorted(set(statuses)) == [401, 429] and len(statuses) == 20
         assert statuses.count(401) == checked[0] == signin.PAIR.threshold
         twenty_first = httpx.post(f"{base}/api/session", json={"username": "supervisor", "password": PASSWORD})
@@ -195,11 +192,7 @@ def test_two_workers_on_one_database_share_the_count(world, checked, clock) -> N
             start.wait()
             statuses.append(sign_in(browser, "tracer-d1", "guess 12345").status_code)
 
-    threads = [threading.Thread(target=attack, args=(workers[i % 2],)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(lambda i: attack(workers[i % 2]), 12, timeout_s=60)
     assert len(statuses) == 12 and statuses.count(401) == checked[0] == signin.PAIR.threshold
     assert statuses.count(429) == 12 - signin.PAIR.threshold
 

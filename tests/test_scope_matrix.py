@@ -665,7 +665,7 @@ def test_denials_per_account_and_day_are_scoped_to_the_privacy_officers_accounts
 def test_denials_on_the_command_line(world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from epitrace.cli import app
 
-    world.client("tracer-D2").get(f"/api/persons/{world.districts['D1'].persons['A']}")  # one of its own, run alone too
+    world.client("tracer-D2").get(f"/api/persons/{world.districts['D1'].persons['A']}")  # a denial of its own, so the test holds when run alone
     monkeypatch.setenv("EPITRACE_DATABASE_URL", world.url)
     monkeypatch.chdir(tmp_path)
     out = CliRunner().invoke(app, ["audit", "denials", "--jurisdiction", "D2", "--days", "1"], catch_exceptions=False)
@@ -690,7 +690,7 @@ def test_the_audit_of_a_person_needs_the_person_in_scope(world: World) -> None:
 
 
 def test_the_audit_chain_verifies_after_the_whole_matrix(world: World) -> None:
-    world.client("tracer-D1").get(f"/api/persons/{world.districts['D2'].persons['A']}")  # a denial, run alone too
+    world.client("tracer-D1").get(f"/api/persons/{world.districts['D2'].persons['A']}")  # a denial of its own, so the test holds when run alone
     with write_session(world.engine) as session:
         assert audit.verify(session) is None
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == audit.DENIED)) > 0

@@ -31,6 +31,7 @@ from epitrace.storage.models import Case, Contact, LabResult, Person
 from tests.backends import POSTGRES, database_url
 from tests.conftest import LAB_HEADER, lab_line
 from tests.test_api import assert_error_shape
+from tests.threads import in_threads
 
 ACTOR = Actor("test")
 SLOW = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) "
@@ -56,11 +57,7 @@ def race(url: str, work: Callable[[Session, int], object], n: int = 4) -> list[B
         finally:
             own.dispose()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    in_threads(run, n)
     return errors
 
 
@@ -217,11 +214,7 @@ def test_two_workers_share_the_share_code_limit(db_url, engine) -> None:
             statuses.append(browser.post("/api/share", headers={"X-Share-Code": f"WRONG-{i:05d}"},
                                          files={"trail": ("t.csv", b"lat,lon,start,end\n")}).status_code)
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    in_threads(guess, 12, timeout_s=60)
     assert sorted(statuses) == [404] * 5 + [429] * 7
     for app in workers:  # both see the throttle, also on the page, and another address is not throttled
         assert TestClient(app, client=("203.0.113.5", 1)).post("/share", data={"code": "WRONG"}).status_code == 429

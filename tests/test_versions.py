@@ -21,6 +21,7 @@ from epitrace.storage.scope import EVERYWHERE
 from tests.conftest import lab_line, write_labs
 from tests.test_api import assert_error_shape, client_for, world  # noqa: F401 - the shared fixture
 from tests.test_pages import signed_in
+from tests.threads import in_threads
 
 CHANGED = re.compile(r"case (\d+) was changed by tracer-d1 at \d{4}-\d\d-\d\d \d\d:\d\d UTC since you read version "
                      r"(\d+); it is now version (\d+)\. Check the current values and send your change again with "
@@ -240,11 +241,7 @@ def test_concurrent_writers_lose_no_update(world) -> None:  # noqa: F811
                 errors.append(exc)
                 return
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    in_threads(writer, THREADS)
     assert not errors
     with read_session(engine) as session:
         case = session.get_one(Case, case_id)
@@ -273,11 +270,7 @@ def test_concurrent_results_for_one_task_version_one_wins(world) -> None:  # noq
         except Exception as exc:  # noqa: BLE001 - reported below
             outcomes.append((repr(exc), n))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    in_threads(writer, THREADS)
     kinds = sorted(kind for kind, _ in outcomes)
     assert kinds == ["stale"] * (THREADS - 1) + ["won"]
     winner = next(n for kind, n in outcomes if kind == "won")
