@@ -17,12 +17,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/epitrace demo
 
-# The fast default suite on SQLite (property tests with a quarter of their examples, unless CI=true).
-# Tests marked slow (Spark, the browser, R, the pipeline, load and kill
-# tests, long property runs) are left out here and run by test-all, test-slow and test-pg (CI runs them all).
 # One test process per core (pytest-xdist); a module's tests stay in one process so its shared world is built once.
 PYTEST := $(BIN)/python -m pytest -n auto --dist loadscope
 
+# The quick default suite on SQLite: property tests with a quarter of their examples (all under CI=true), and
+# without the tests marked slow (Chromium, Spark, R, the demo pipeline, schemathesis, fuzzing, processes).
 test: $(STAMP)
 	$(PYTEST)
 
