@@ -4,7 +4,7 @@
 ``EPITRACE_TEST_BACKEND=postgresql``: each fresh database is then a new PostgreSQL database on the
 server at ``EPITRACE_TEST_DATABASE_URL`` (a URL to a maintenance database on a server the tests may
 create databases on), or, when that is not given, on a throw-away server this module starts itself
-from Debian's PostgreSQL binaries (a cluster in a temporary folder, loopback only, stopped at exit).
+from Debian's PostgreSQL binaries (``benchmarks/_postgres.py``: a cluster in a temporary folder, loopback only, stopped at exit).
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import atexit
 import itertools
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 from functools import cache
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, create_engine, make_url, text
 from sqlalchemy.pool import NullPool
+
+from benchmarks._postgres import INSTALL_HINT, server_binaries, start_throwaway_server
 
 BACKEND = os.environ.get("EPITRACE_TEST_BACKEND", "sqlite")
 POSTGRES = BACKEND == "postgresql"
@@ -67,40 +66,11 @@ def _server_url() -> str:
     return GIVEN_SERVER or _start_server()
 
 
-def _binaries() -> Path:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not found:
-        message = ("make test-pg needs PostgreSQL's server binaries: `apt-get install postgresql` (Debian), "
+def _start_server() -> str:
+    if server_binaries() is None:
+        message = (f"make test-pg needs PostgreSQL's server binaries: {INSTALL_HINT}, "
                    "or set EPITRACE_TEST_DATABASE_URL to a server the tests may create databases on")
         if os.environ.get("CI") == "true":
             raise SystemExit(message)
         pytest.skip(message, allow_module_level=True)
-    return found[-1].parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start_server() -> str:
-    """Start a throw-away cluster; root runs it as the postgres user (PostgreSQL refuses to run as root)."""
-    binaries = _binaries()
-    folder = Path(tempfile.mkdtemp(prefix="epitrace-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-    subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "epitrace", "--auth=trust", "-E", "UTF8",
-                    "--no-sync"], check=True, capture_output=True)
-    # Durability off: a test server only; it must not outlive the run.
-    options = (f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c synchronous_commit=off "
-               "-c full_page_writes=off -c max_connections=300")
-    subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-o", options, "-l", folder / "log", "-w", "start"],
-                   check=True, capture_output=True)
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # atexit runs last-registered first: after the stop
-    atexit.register(lambda: subprocess.run([*as_user, binaries / "pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                                           capture_output=True))
-    return f"postgresql+psycopg://epitrace@127.0.0.1:{port}/postgres"
+    return start_throwaway_server()  # durability off: a test server only, gone at exit
