@@ -45,6 +45,9 @@ class Settings:
         minimum=0)
     db_pool_timeout_s: int = _setting(10, "EPITRACE_DB_POOL_TIMEOUT_S",
         "PostgreSQL: seconds a request waits for a free connection before it is answered 503 with Retry-After.")
+    max_requests_in_flight: int = _setting(32, "EPITRACE_MAX_REQUESTS_IN_FLIGHT",
+        "Requests one service process works on at once; more wait their turn without holding a thread or a "
+        "database connection (the thread pool is made larger than this, so a request inside never waits for one).")
     db_statement_timeout_ms: int = _setting(30_000, "EPITRACE_DB_STATEMENT_TIMEOUT_MS",
         "Longest a single database statement of a web or API request may run, in milliseconds (PostgreSQL "
         "statement_timeout, SQLite a progress handler); a longer one is stopped and answered 503.")

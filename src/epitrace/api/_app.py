@@ -15,6 +15,7 @@ from epitrace import __version__
 from epitrace.api import routes_admin, routes_investigation
 from epitrace.service import errors as _errors
 from epitrace.service.headers import secured
+from epitrace.service.in_flight import RequestsInFlight
 from epitrace.service.limits import BodyLimit
 from epitrace.settings import Settings
 from epitrace.storage.db import make_engine, require_initialised
@@ -73,6 +74,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     _errors.install(app, render_error_page=render_error_page)
     app.add_middleware(BodyLimit)  # inside ResponseGuard: its 413 gets the guard's headers
+    app.add_middleware(RequestsInFlight)  # outside BodyLimit: a waiting request has read nothing yet
     app.add_middleware(ResponseGuard)
     app.router.routes.extend(_routes())
     return app

@@ -23,6 +23,7 @@ from epitrace.errors import ConfigurationError, Unavailable
 from epitrace.files import create_private
 from epitrace.settings import Settings
 from epitrace.storage import audit
+from epitrace.storage.sqlite_writers import Turn, queue_for
 
 BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,6 +32,8 @@ TIMEOUT_OPTION = "epitrace_statement_timeout_ms"
 PROGRESS_STEPS = 1000
 """SQLite calls the progress handler every this many virtual-machine instructions (as datasette does)."""
 RETRY_AFTER_S = 5
+TURN_OPTION = "epitrace_writer_turn"
+"""The execution option that carries a SQLite write session's place in its file's writer queue."""
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -93,8 +96,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        # Writers take the write lock up front, so two writers queue instead of failing late.
-        immediate = conn.get_execution_options().get("sqlite_immediate", False)
+        # Writers take the write lock up front, so two writers queue instead of failing late; a write
+        # session first waits for its turn among this file's writers (storage/sqlite_writers.py).
+        options = conn.get_execution_options()
+        immediate = options.get("sqlite_immediate", False)
+        turn = options.get(TURN_OPTION)
+        if immediate and turn is not None:
+            turn.take(queue_for(engine.url.database), BUSY_TIMEOUT_MS / 1000)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -164,18 +172,22 @@ def _bound(engine: Engine, statement_timeout_ms: int | None, **options: object) 
 def write_session(engine: Engine, *, statement_timeout_ms: int | None = None) -> Iterator[Session]:
     """A session whose work commits as one transaction, or is rolled back whole on any error; with
     ``statement_timeout_ms`` (requests) each statement may run that long (see the module docstring)."""
-    bound = _bound(engine, statement_timeout_ms, sqlite_immediate=True)
-    with sessionmaker(bound, expire_on_commit=False)() as session:
-        try:
-            with _database_limits(statement_timeout_ms), session.begin():
-                yield session
-                audit.write_denials(session)
-        finally:
-            # A refused out-of-scope request fails and is rolled back, but its refusal is kept
-            # (issue 10, point 1): the noted denials get a transaction of their own.
-            if audit.has_denials(session):
-                with session.begin():
+    turn = Turn()
+    bound = _bound(engine, statement_timeout_ms, sqlite_immediate=True, **{TURN_OPTION: turn})
+    try:
+        with sessionmaker(bound, expire_on_commit=False)() as session:
+            try:
+                with _database_limits(statement_timeout_ms), session.begin():
+                    yield session
                     audit.write_denials(session)
+            finally:
+                # A refused out-of-scope request fails and is rolled back, but its refusal is kept
+                # (issue 10, point 1): the noted denials get a transaction of their own.
+                if audit.has_denials(session):
+                    with session.begin():
+                        audit.write_denials(session)
+    finally:
+        turn.give_up()  # after COMMIT or ROLLBACK: the next writer of this SQLite file may begin
 
 
 @contextmanager
