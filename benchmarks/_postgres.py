@@ -41,7 +41,7 @@ def start_throwaway_server(*, durable: bool = False, max_connections: int = 300)
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     subprocess.run([*as_user, binaries / "initdb", "-D", data, "-U", "epitrace", "--auth=trust", "-E", "UTF8",
                     "--no-sync"], check=True, capture_output=True)
     options = f"-h 127.0.0.1 -p {port} -k {folder} -c max_connections={max_connections}"
@@ -67,7 +67,7 @@ def create_database(server_url: str, name: str, *, template: str | None = None) 
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,7 +48,7 @@ import httpx
 from sqlalchemy import make_url, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _postgres import create_database, start_throwaway_server  # noqa: E402
+from _postgres import create_database, free_port, start_throwaway_server  # noqa: E402
 
 from epitrace.storage.accounts import add_user, create_api_token  # noqa: E402
 from epitrace.storage.db import make_engine, read_session, write_session  # noqa: E402
@@ -123,16 +122,10 @@ def _env(url: str) -> dict[str, str]:
     return env | {"EPITRACE_DATABASE_URL": url, "EPITRACE_TODAY": TODAY.isoformat()}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serving(url: str, workers: int, token: str) -> Iterator[str]:
     """`epitrace serve --workers N` on a free port, until the block ends; yields its base URL."""
-    port = _free_port()
+    port = free_port()
     log = tempfile.TemporaryFile()
     server = subprocess.Popen([sys.executable, "-m", "epitrace", "serve", "--port", str(port), "--workers", str(workers)],
                               env=_env(url), stdout=log, stderr=subprocess.STDOUT)

@@ -238,13 +238,13 @@ def test_serve_with_two_workers_signs_in_writes_and_stops(db_url, engine, tmp_pa
 
     import httpx
 
+    from benchmarks._postgres import free_port
     from epitrace.storage.accounts import add_user
-    from tests.backends import _free_port
     from tests.test_api import PASSWORD
 
     with write_session(engine) as session:
         add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
-    port = _free_port()
+    port = free_port()
     src = str(Path(__file__).parents[1] / "src")
     env = {**os.environ, "EPITRACE_DATABASE_URL": db_url, "EPITRACE_TODAY": "2026-03-20",
            "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
