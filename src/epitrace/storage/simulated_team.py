@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from epitrace.domain.statuses import TaskKind, TaskStatus
 from epitrace.storage import audit
 from epitrace.storage.audit import Actor
-from epitrace.storage.models import Case, Contact, ExposureWindow, LabResult, Person, Place, Task
+from epitrace.storage.models import (
+    AuditEvent,
+    Case,
+    Contact,
+    ExposureWindow,
+    Jurisdiction,
+    LabResult,
+    Person,
+    Place,
+    Task,
+    User,
+)
 
 CHUNK = 400
 """Specimen ids per IN (...) list: well under SQLite's bound-parameter limit."""
+
+
+def stored_rows(session: Session) -> dict[str, int]:
+    """How many jurisdictions, persons, user accounts and audit entries a database holds: the demo
+    runs only on a database where all are 0."""
+    tables = {"jurisdictions": Jurisdiction, "persons": Person, "user accounts": User, "audit entries": AuditEvent}
+    return {name: session.scalar(select(func.count()).select_from(model)) or 0 for name, model in tables.items()}
 
 
 def persons_of_specimens(session: Session, specimen_ids: list[str]) -> list[tuple[str, str, int]]:
