@@ -44,10 +44,12 @@ PEOPLE, DAYS, SEED = 6_000, 24, 3
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("demo")
+    url = database_url(out, "demo")  # on the suite's backend
     # Fewer venue screenings than the demo's default keep the suite fast; both mechanisms still run.
-    summary = run_demo(people=PEOPLE, days=DAYS, seed=SEED, out=out, behaviour=TeamBehaviour(venue_records=0.1))
+    summary = run_demo(people=PEOPLE, days=DAYS, seed=SEED, out=out, behaviour=TeamBehaviour(venue_records=0.1),
+                       database_url=url)
     outbreak = generate(SynthConfig(people=PEOPLE, days=DAYS, seed=SEED))
-    engine = make_engine(f"sqlite:///{out / 'epitrace.db'}")
+    engine = make_engine(url)
     yield out, summary, outbreak, engine
     engine.dispose()
 
