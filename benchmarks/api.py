@@ -1,10 +1,18 @@
-"""Latency of the tracer and supervisor API on a city-sized line list in SQLite.
+"""Latency of the tracer and supervisor API on a city-sized line list in SQLite or PostgreSQL.
 
 Usage:
     python benchmarks/api.py --persons 300000
     python benchmarks/api.py --persons 300000 --explain    # also print each slow request's SQL and plan
     python benchmarks/api.py --persons 300000 --db /tmp/api.db   # keep the database for a closer look
     python benchmarks/api.py --persons 300000 --analyze  # with planner statistics (the service never runs ANALYZE)
+    python benchmarks/api.py --persons 300000 --backend postgresql   # on a throw-away PostgreSQL server
+    python benchmarks/api.py --persons 300000 --database-url postgresql+psycopg://user@host/empty_db
+
+``--backend postgresql`` starts a throw-away server from Debian's binaries (benchmarks/_postgres.py,
+with durability on, as SQLite has it) and builds the line list in a new database there;
+``--database-url`` builds it in the empty database you name (SQLite or PostgreSQL) and keeps it.
+On PostgreSQL the line list is loaded with COPY and then ANALYZEd, as autovacuum would do within a
+minute of such a load in service.
 
 Builds a fresh database (CITY > D1..D4) and bulk-loads a line list: persons, cases over 60 days,
 contacts and their follow-up tasks (about 10 per contact). Then times API requests and the staff
@@ -15,8 +23,10 @@ the audit table grows during the run, as it does in service. The count column is
 ``count``, or for a page the "shown/total" of each list on it.
 
 The floor, measured in the same run: the first page of cases (50) fetched with one raw SQL query
-through `sqlite3` on the same file, for the same account's jurisdictions (the faster of the query as
-SQLite plans it and the same query walking the reported_on index; both are printed). The ratio
+through the same driver (`sqlite3` on the same file, `psycopg` on PostgreSQL), for the same account's
+jurisdictions (the faster of the query as planned and the same query with ``+`` on the jurisdiction
+column, which keeps the planner off the jurisdiction index, so SQLite walks the reported_on index;
+both are printed). The ratio
 floor/median is the share of a request that fetching one page of rows explains (1.00 = no overhead).
 `GET /api/me` is timed too, as a reference: token check and one transaction, no personal data;
 "x me" is each median over its median, the request overhead on a machine shared with others.
@@ -33,15 +43,16 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import numpy as np
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 
 from epitrace.domain.identity import name_key, normalise_name, normalise_phone
 from epitrace.storage.db import make_engine, write_session
@@ -91,13 +102,62 @@ def _stamp(day: int, seconds: int) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _insert_columns(conn: sqlite3.Connection, table: str, columns: dict[str, list]) -> None:
-    """executemany of whole columns, BATCH rows at a time."""
+class RawDatabase:
+    """One raw DB-API connection to the benchmark's database, through the driver epitrace uses:
+    ``sqlite3`` for SQLite, ``psycopg`` for PostgreSQL. SQL is written with ``?`` placeholders."""
+
+    def __init__(self, url: str, *, autocommit: bool = True) -> None:
+        parsed = make_url(url)
+        self.postgres = parsed.get_backend_name() == "postgresql"
+        self.path = None if self.postgres else Path(parsed.database or "")
+        self.conn: Any
+        if self.postgres:
+            import psycopg
+
+            self.conn = psycopg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False),
+                                        autocommit=autocommit)
+        else:
+            self.conn = sqlite3.connect(parsed.database, isolation_level=None if autocommit else "DEFERRED")
+
+    def sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.postgres else sql
+
+    def rows(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        # Without parameters nothing is parsed for placeholders (psycopg would read LIKE's % as one).
+        return (self.conn.execute(self.sql(sql), params) if params else self.conn.execute(sql)).fetchall()
+
+    def one(self, sql: str, params: tuple | list = ()) -> Any:
+        return self.rows(sql, params)[0][0]
+
+    def size_mib(self, *, with_wal: bool = False) -> float:
+        """The database's size: the SQLite file (and its WAL), or PostgreSQL's pg_database_size."""
+        if self.postgres:
+            return self.one("SELECT pg_database_size(current_database())") / 2**20
+        assert self.path is not None
+        wal = Path(f"{self.path}-wal")
+        return (self.path.stat().st_size + (wal.stat().st_size if with_wal and wal.exists() else 0)) / 2**20
+
+    def version(self) -> str:
+        if self.postgres:
+            return "PostgreSQL " + self.one("SHOW server_version").split()[0]
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _insert_columns(db: RawDatabase, table: str, columns: dict[str, list]) -> None:
+    """Whole columns into ``table``: executemany BATCH rows at a time on SQLite, one COPY on PostgreSQL."""
     names = list(columns)
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     rows = zip(*columns.values())
+    if db.postgres:
+        with db.conn.cursor().copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     while batch := list(itertools.islice(rows, BATCH)):
-        conn.executemany(sql, batch)
+        db.conn.executemany(sql, batch)
 
 
 def _names(rng: np.random.Generator, n: int, female: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,16 +180,19 @@ def _names(rng: np.random.Generator, n: int, female: np.ndarray) -> tuple[np.nda
     return given, family
 
 
-def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: int) -> None:
-    """Bulk-load the line list with executemany on one connection (the schema already exists)."""
+def generate(url: str, *, persons: int, cases: int, contacts: int, seed: int) -> None:
+    """Bulk-load the line list in one transaction on one connection (the schema already exists):
+    executemany on SQLite, COPY on PostgreSQL."""
     rng = np.random.default_rng(seed)
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: index maintenance of 1.5 M tasks stays in memory
-    conn.execute("PRAGMA synchronous = OFF")
-    conn.execute("BEGIN IMMEDIATE")
-    jurisdictions = dict(conn.execute("SELECT code, id FROM jurisdiction").fetchall())
+    db = RawDatabase(url, autocommit=not make_url(url).get_backend_name() == "postgresql")
+    conn = db.conn
+    if not db.postgres:
+        conn.execute("PRAGMA cache_size = -262144")  # 256 MiB: index maintenance of 1.5 M tasks stays in memory
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("BEGIN IMMEDIATE")
+    jurisdictions = dict(db.rows("SELECT code, id FROM jurisdiction"))
     district_ids = np.array([jurisdictions[code] for code in DISTRICTS])
-    profile_id = conn.execute("SELECT id FROM disease_profile WHERE name = 'respiratory'").fetchone()[0]
+    profile_id = db.one("SELECT id FROM disease_profile WHERE name = 'respiratory'")
     from epitrace.synth._names import STREETS
 
     # Persons.
@@ -160,7 +223,7 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
         "jurisdiction_id": district_ids[person_district].tolist(),
         "created_at": [_stamp(-30, 0)] * persons,
     }
-    _insert_columns(conn, "person", columns)
+    _insert_columns(db, "person", columns)
 
     # Cases: an epidemic growing over the 60 days; each in its person's district.
     case_person = rng.choice(persons, size=cases, replace=False)
@@ -188,7 +251,7 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
         "closed_on": [d if day < DAYS else None for d, day in zip(_iso_days(reported + 14), (reported + 14).tolist())],
         "created_at": [_stamp(day, 9 * 3600 + i % 30_000) for i, day in enumerate(reported.tolist())],
     }
-    _insert_columns(conn, "case_record", columns)
+    _insert_columns(db, "case_record", columns)
 
     # Contacts: mostly in the case's own district; unique per (case, person), never the case's own person.
     by_district = [np.flatnonzero(person_district == d) for d in range(len(DISTRICTS))]
@@ -224,7 +287,7 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
                            np.where(checks_until < DAYS - 1, "completed", "active")).tolist(),
         "created_at": [_stamp(day, 10 * 3600) for day in identified.tolist()],
     }
-    _insert_columns(conn, "contact", columns)
+    _insert_columns(db, "contact", columns)
 
     # Tasks: an interview per case; per contact a notification, a test and daily symptom checks.
     per_contact = 2 + np.maximum(checks_until - identified, 0)
@@ -273,32 +336,43 @@ def generate(db_path: Path, *, persons: int, cases: int, contacts: int, seed: in
         "reason": reason,
         "created_on": reported_iso + [identified_iso[c] for c in owner_list],
     }
-    _insert_columns(conn, "task", columns)
-    conn.execute("COMMIT")
+    _insert_columns(db, "task", columns)
+    if db.postgres:
+        # The ids were given, so the sequences are moved past them for the rows the service adds.
+        for table in ("person", "case_record", "contact", "task"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("ANALYZE")  # what autovacuum does within a minute of a load this size
+    else:
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
 
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
 
-
-def find_probes(db_path: Path) -> Probes:
+def find_probes(url: str) -> Probes:
     """What to ask for: a recent D1 case with contacts, a D1 contact with tasks, a D1 phone, the commonest
     four-letter family-name prefix, the commonest D1 full name (read back, so --reuse finds the same)."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        d1 = conn.execute("SELECT id FROM jurisdiction WHERE code = 'D1'").fetchone()[0]
-        case_id = conn.execute(
+    db = RawDatabase(url)
+    try:
+        d1 = db.one("SELECT id FROM jurisdiction WHERE code = 'D1'")
+        case_id = db.one(
             "SELECT c.id FROM case_record c JOIN contact k ON k.case_id = c.id WHERE c.jurisdiction_id = ? "
-            "GROUP BY c.id ORDER BY c.reported_on DESC, count(*) DESC LIMIT 1", (d1,)).fetchone()[0]
-        person_id = conn.execute("SELECT person_id FROM task WHERE jurisdiction_id = ? AND contact_id IS NOT NULL "
-                                 "ORDER BY id DESC LIMIT 1", (d1,)).fetchone()[0]
-        phone = conn.execute("SELECT phone FROM person WHERE jurisdiction_id = ? AND phone IS NOT NULL "
-                             "ORDER BY id LIMIT 1 OFFSET 1000", (d1,)).fetchone()[0]
-        family_prefix = conn.execute(
-            "SELECT substr(family_key, 1, 4) AS prefix FROM person WHERE instr(substr(family_key, 1, 4), ' ') = 0 "
-            "GROUP BY prefix ORDER BY count(*) DESC, prefix LIMIT 1").fetchone()[0]
-        full_name = conn.execute("SELECT given_name, family_name FROM person WHERE jurisdiction_id = ? "
-                                 "GROUP BY name_key ORDER BY count(*) DESC, name_key LIMIT 1", (d1,)).fetchone()
-        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            "GROUP BY c.id ORDER BY c.reported_on DESC, count(*) DESC, c.id LIMIT 1", (d1,))
+        person_id = db.one("SELECT person_id FROM task WHERE jurisdiction_id = ? AND contact_id IS NOT NULL "
+                           "ORDER BY id DESC LIMIT 1", (d1,))
+        phone = db.one("SELECT phone FROM person WHERE jurisdiction_id = ? AND phone IS NOT NULL "
+                       "ORDER BY id LIMIT 1 OFFSET 1000", (d1,))
+        # family_key and name_key compare bytewise on both backends (collation "C" on PostgreSQL).
+        family_prefix = db.one(
+            "SELECT substr(family_key, 1, 4) AS prefix FROM person WHERE substr(family_key, 1, 4) NOT LIKE '% %' "
+            "GROUP BY prefix ORDER BY count(*) DESC, prefix LIMIT 1")
+        full_name = db.rows("SELECT min(given_name), min(family_name) FROM person WHERE jurisdiction_id = ? "
+                            "GROUP BY name_key ORDER BY count(*) DESC, name_key LIMIT 1", (d1,))[0]
+        counts = {table: db.one(f"SELECT count(*) FROM {table}")
                   for table in ("person", "case_record", "contact", "task", "audit_event")}
+    finally:
+        db.close()
     return Probes(case_id, person_id, phone, family_prefix, tuple(full_name), counts)
 
 
@@ -328,19 +402,20 @@ FLOOR_SQL = (
 )
 
 
-def floor_ms(db_path: Path, jurisdiction_ids: list[int], reps: int) -> dict[str, float]:
-    """Median ms of the first page of cases with one raw SQL query through sqlite3, two ways.
+def floor_ms(url: str, jurisdiction_ids: list[int], reps: int) -> dict[str, float]:
+    """Median ms of the first page of cases with one raw SQL query through the driver, two ways.
 
-    ``as planned``: the plain query, as SQLite plans it (without ANALYZE it picks the jurisdiction
-    index and sorts every case in scope). ``reported_on index``: the same query with ``+`` on the
-    column, so SQLite walks the reported_on index and stops after 50 rows. The floor is the faster.
+    ``as planned``: the plain query, as the database plans it (SQLite without ANALYZE picks the
+    jurisdiction index and sorts every case in scope). ``reported_on index``: the same query with
+    ``+`` on the column, which keeps the planner off the jurisdiction index (SQLite then walks the
+    reported_on index and stops after 50 rows). The floor is the faster.
     """
-    conn = sqlite3.connect(db_path)
+    db = RawDatabase(url)
     medians = {}
     for name, column in (("as planned", "c.jurisdiction_id"), ("reported_on index", "+c.jurisdiction_id")):
-        sql = FLOOR_SQL.format(column=column, marks=", ".join("?" * len(jurisdiction_ids)))
-        medians[name] = statistics.median(timed(lambda sql=sql: conn.execute(sql, jurisdiction_ids).fetchall(), reps))
-    conn.close()
+        sql = db.sql(FLOOR_SQL.format(column=column, marks=", ".join("?" * len(jurisdiction_ids))))
+        medians[name] = statistics.median(timed(lambda sql=sql: db.conn.execute(sql, jurisdiction_ids).fetchall(), reps))
+    db.close()
     return medians
 
 
@@ -376,11 +451,11 @@ def _count(url: str, response) -> str:  # type: ignore[no-untyped-def]
     return " ".join(f"{a or c}/{b or d}" for a, b, c, d in PAGE_COUNTS.findall(response.text))
 
 
-def explain(db_path: Path, engine: Engine, client, url: str) -> None:  # type: ignore[no-untyped-def]
-    """Print each statement a request runs, its time and, for the slow ones, SQLite's query plan."""
+def explain(database_url: str, engine: Engine, client, url: str) -> None:  # type: ignore[no-untyped-def]
+    """Print each statement a request runs, its time and, for the slow ones, the database's query plan."""
     with captured_sql(engine) as statements:
         client.get(url)
-    conn = sqlite3.connect(db_path)
+    db = RawDatabase(database_url)
     selects = [(sql, params, ms) for sql, params, ms in statements if sql.lstrip().upper().startswith("SELECT")]
     quick = sum(1 for _, _, ms in selects if ms < 1)
     for sql, params, ms in selects:
@@ -388,10 +463,11 @@ def explain(db_path: Path, engine: Engine, client, url: str) -> None:  # type: i
             continue
         print(f"    {ms:8.1f} ms  {' '.join(sql.split())}")
         print(f"      params: {params}")
-        for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall():
-            print(f"      plan: {row[3]}")
+        # The captured statement is already in the driver's paramstyle: no placeholder rewriting.
+        for row in db.conn.execute(f"EXPLAIN {sql}" if db.postgres else f"EXPLAIN QUERY PLAN {sql}", params).fetchall():
+            print(f"      plan: {row[0] if db.postgres else row[3]}")
     print(f"    (+{quick} SELECTs under 1 ms: token, user, jurisdictions, audit chain head)")
-    conn.close()
+    db.close()
 
 
 def main() -> None:
@@ -401,56 +477,82 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, help="contacts (default: persons / 2); about 10 tasks each")
     parser.add_argument("--reps", type=int, default=30, help="timed repetitions per request, after one warm-up")
     parser.add_argument("--seed", type=int, default=1, help="random seed")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="sqlite: a file in a temp folder (default); postgresql: a new database on a throw-away "
+                             "server started for the run (benchmarks/_postgres.py, durability on)")
+    parser.add_argument("--database-url", help="build the line list in this empty database (SQLite or PostgreSQL) "
+                                               "and keep it, instead of --backend's")
     parser.add_argument("--db", type=Path, help="build the database at this new path and keep it (default: a temp folder)")
     parser.add_argument("--explain", action="store_true",
                         help=f"print the SQL and plans of requests slower than {SLOW_MS:.0f} ms")
-    parser.add_argument("--analyze", action="store_true", help="run ANALYZE after loading (the service never does)")
-    parser.add_argument("--reuse", type=Path,
-                        help="time a database an earlier run kept with --db, without building it again")
+    parser.add_argument("--analyze", action="store_true",
+                        help="run ANALYZE after loading on SQLite (the service never does; on PostgreSQL it always runs)")
+    parser.add_argument("--reuse", help="time a database an earlier run kept (a --db path or a --database-url URL), "
+                                        "without building it again")
     args = parser.parse_args()
     if args.db is not None and args.db.exists():
         parser.error(f"--db {args.db} already exists: give a new path, or delete it first (or time it with --reuse)")
+    if sum(x is not None for x in (args.db, args.database_url, args.reuse)) > 1 or (
+            args.backend == "postgresql" and (args.db or args.database_url or args.reuse)):
+        parser.error("give at most one of --db, --database-url, --reuse and --backend postgresql")
     if args.reuse is not None:
-        if not args.reuse.exists():
+        if "://" in args.reuse:
+            run(args, args.reuse, reuse=True)
+            return
+        if not Path(args.reuse).exists():
             parser.error(f"--reuse {args.reuse} does not exist: build it first with --db {args.reuse}")
-        run(args, args.reuse, reuse=True)
+        run(args, f"sqlite:///{args.reuse}", reuse=True)
         return
-    with tempfile.TemporaryDirectory() as folder:
-        run(args, args.db or Path(folder) / "api.db")
+    if args.database_url:
+        run(args, args.database_url)
+    elif args.backend == "postgresql":
+        from benchmarks._postgres import create_database, start_throwaway_server
+
+        run(args, create_database(start_throwaway_server(durable=True), "epitrace_api"))
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            run(args, f"sqlite:///{args.db or Path(folder) / 'api.db'}")
 
 
-def run(args: argparse.Namespace, db_path: Path, *, reuse: bool = False) -> None:
+def run(args: argparse.Namespace, database_url: str, *, reuse: bool = False) -> None:
     from fastapi.testclient import TestClient
 
     from epitrace.api import create_app
     from epitrace.storage.accounts import add_user, create_api_token
+    from epitrace.storage.db import is_initialised
     from epitrace.storage.jurisdictions import add_jurisdiction
 
-    engine = make_engine(f"sqlite:///{db_path}")
+    engine = make_engine(database_url)
     generation_s = 0.0
     if not reuse:
+        if is_initialised(engine):
+            raise SystemExit(f"{engine.url.render_as_string(hide_password=True)} already has epitrace tables: "
+                             "give an empty database (or time it with --reuse)")
         upgrade(engine)
         with write_session(engine) as session:
             add_jurisdiction(session, "CITY", "Synthville")
             for code, name in DISTRICTS.items():
                 add_jurisdiction(session, code, name, parent_code="CITY")
         started = time.perf_counter()
-        generate(db_path, persons=args.persons, cases=args.cases or args.persons // 10,
+        generate(database_url, persons=args.persons, cases=args.cases or args.persons // 10,
                  contacts=args.contacts or args.persons // 2, seed=args.seed)
         generation_s = time.perf_counter() - started
-        if args.analyze:
-            with closing(sqlite3.connect(db_path)) as conn:
-                conn.execute("ANALYZE")
-                conn.commit()
+        if args.analyze and engine.dialect.name == "sqlite":
+            db = RawDatabase(database_url)
+            db.conn.execute("ANALYZE")
+            db.close()
         with write_session(engine) as session:
             add_user(session, "tracer-d1", PASSWORD, role="tracer", jurisdiction_code="D1")
             add_user(session, "supervisor", PASSWORD, role="supervisor", jurisdiction_code="CITY")
-    size_mib = db_path.stat().st_size / 2**20
-    probes = find_probes(db_path)
+    db = RawDatabase(database_url)
+    size_mib, version = db.size_mib(), db.version()
+    ids = dict(db.rows("SELECT code, id FROM jurisdiction"))
+    db.close()
+    postgres = engine.dialect.name == "postgresql"
+    driver = "psycopg" if postgres else "sqlite3"
+    probes = find_probes(database_url)
     with write_session(engine) as session:
         tokens = {name: create_api_token(session, name, name="benchmark") for name in ("tracer-d1", "supervisor")}
-    with closing(sqlite3.connect(db_path)) as conn:
-        ids = dict(conn.execute("SELECT code, id FROM jurisdiction").fetchall())
     scopes = {"tracer-d1": [ids["D1"]], "supervisor": sorted(ids.values())}
     os.environ["EPITRACE_TODAY"] = LAST_DAY.isoformat()
     app = create_app(engine)
@@ -495,16 +597,18 @@ def run(args: argparse.Namespace, db_path: Path, *, reuse: bool = False) -> None
     ]
     counts = ", ".join(f"{table} {n:,}" for table, n in probes.counts.items())
     print(f"line list: {counts}; {DAYS} days to {LAST_DAY} (EPITRACE_TODAY)")
+    statistics_note = ("ANALYZE run, as autovacuum does in service" if postgres else
+                       "ANALYZE run" if args.analyze else "no ANALYZE, as in service")
     print(f"data generation {generation_s:.1f} s{' (reused)' if reuse else ''}; database {size_mib:,.0f} MiB "
-          f"(SQLite {sqlite3.sqlite_version}, {'ANALYZE run' if args.analyze else 'no ANALYZE, as in service'})")
+          f"({version}, {statistics_note})")
     print(f"search probes: family prefix {probes.family_prefix!r}, full name {given} {family}, phone {probes.phone} "
           f"(also searched as {probes.phone_respelled}); {args.reps} reps after one warm-up; floor = first page of "
-          "cases by raw sqlite3; x me = median / median of GET /api/me in the same run (the request overhead)")
+          f"cases by raw {driver}; x me = median / median of GET /api/me in the same run (the request overhead)")
     slow: list[tuple[str, str]] = []
     clients = {account: TestClient(app, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
                for account, token in tokens.items()}
     for account, client in clients.items():
-        floors = floor_ms(db_path, scopes[account], args.reps)
+        floors = floor_ms(database_url, scopes[account], args.reps)
         floor = min(floors.values())
         print(f"\n{account} (jurisdictions {scopes[account]}): floor {floor:.2f} ms "
               f"(raw first page: {', '.join(f'{name} {ms:.2f} ms' for name, ms in floors.items())})")
@@ -523,16 +627,16 @@ def run(args: argparse.Namespace, db_path: Path, *, reuse: bool = False) -> None
                       f"{floor / median:>13.4f} {median / me:>6.1f}", flush=True)
                 if median > SLOW_MS:
                     slow.append((account, url))
-    with closing(sqlite3.connect(db_path)) as conn:
-        audit_rows = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
-    wal = Path(f"{db_path}-wal")
-    total_mib = (db_path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)) / 2**20
-    print(f"\naudit entries written during the run: {audit_rows:,}; database now {total_mib:,.0f} MiB (with WAL)")
+    db = RawDatabase(database_url)
+    audit_rows, total_mib = db.one("SELECT count(*) FROM audit_event"), db.size_mib(with_wal=True)
+    db.close()
+    print(f"\naudit entries written during the run: {audit_rows:,}; database now {total_mib:,.0f} MiB"
+          f"{'' if postgres else ' (with WAL)'}")
     print(f"requests slower than {SLOW_MS:.0f} ms (median): {len(slow)}")
     for account, url in slow:
         print(f"  {account} GET {url}")
         if args.explain:
-            explain(db_path, engine, clients[account], url)
+            explain(database_url, engine, clients[account], url)
     engine.dispose()
 
 

@@ -34,16 +34,31 @@ def database_url(folder: Path, name: str, *, copy_of: str | None = None) -> str:
     """A URL to a new database: a SQLite file ``name``.db in ``folder``, or a new PostgreSQL database;
     empty, or a copy of the (closed) database at ``copy_of``, which is much cheaper than migrating."""
     if not POSTGRES:
-        path = folder / f"{name}.db"
-        if copy_of:
-            shutil.copyfile(make_url(copy_of).database, path)  # type: ignore[arg-type]
-            path.chmod(0o600)  # as epitrace creates its files
-        return f"sqlite:///{path}"
+        return sqlite_url(folder, name, copy_of=copy_of)
+    return postgresql_url(name, copy_of=copy_of)
+
+
+def sqlite_url(folder: Path, name: str, *, copy_of: str | None = None) -> str:
+    """A new SQLite file ``name``.db in ``folder`` (whatever the suite's backend), empty or a copy of ``copy_of``."""
+    path = folder / f"{name}.db"
+    if copy_of:
+        shutil.copyfile(make_url(copy_of).database, path)  # type: ignore[arg-type]
+        path.chmod(0o600)  # as epitrace creates its files
+    return f"sqlite:///{path}"
+
+
+def postgresql_url(name: str, *, copy_of: str | None = None) -> str:
+    """A new PostgreSQL database (whatever the suite's backend), on the server the module docstring names."""
     server = make_url(_server_url())
     database = f"t{os.getpid()}_{next(_numbers)}_{''.join(c for c in name if c.isalnum())[:30]}".lower()
     template = f' TEMPLATE "{make_url(copy_of).database}"' if copy_of else ""
     _admin().execute(text(f'CREATE DATABASE "{database}"{template}'))
     return server.set(database=database).render_as_string(hide_password=False)
+
+
+def postgresql_available() -> bool:
+    """Whether :func:`postgresql_url` can make a database here: a server was given, or its binaries are installed."""
+    return bool(GIVEN_SERVER) or server_binaries() is not None
 
 
 def needs_sqlite(reason: str) -> pytest.MarkDecorator:

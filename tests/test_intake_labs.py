@@ -372,3 +372,46 @@ def test_demo_prints_environment_lines(tmp_path, monkeypatch) -> None:
     assert sorted(line.split(",")[0] for line in listed[1:-1]) == codes and len(codes) > 1
     assert listed[-1] == "2026-03-04"
     assert sorted(p.name for p in elsewhere.iterdir()) == []  # no ./epitrace.db created there
+
+
+def test_demo_runs_on_the_database_url_it_is_given_and_refuses_one_with_data_issue_11(tmp_path, monkeypatch) -> None:
+    """`epitrace demo --database-url URL` migrates and fills that (empty) database, prints it in the
+    environment lines and serves on it; a second run on it is refused, naming the URL."""
+    import epitrace.pipeline.demo as pipeline_demo
+    from epitrace.cli import app
+    from epitrace.storage.db import without_password
+    from tests.backends import database_url
+
+    served = []
+    monkeypatch.setattr(pipeline_demo, "_serve", lambda engine, **kw: served.append(
+        engine.url.render_as_string(hide_password=False)))
+    monkeypatch.chdir(tmp_path)
+    url = database_url(tmp_path, "demo")
+    args = ["demo", "--people", "300", "--days", "3", "--out", "out", "--database-url", url]
+    out = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    exports = [line for line in out.stdout.splitlines() if line.startswith("export ")]
+    assert exports[0] in (f"export EPITRACE_DATABASE_URL={url}", f"export EPITRACE_DATABASE_URL='{url}'")
+    assert served == [url]
+    assert (tmp_path / "out" / "report.html").exists() and not (tmp_path / "out" / "epitrace.db").exists()
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Jurisdiction)) > 1
+        assert session.scalar(select(func.count()).select_from(LabResult)) > 0
+    engine.dispose()
+
+    again = CliRunner().invoke(app, [*args, "--no-serve"])
+    assert again.exit_code == 1
+    assert again.output.startswith(f"Error: the database at {without_password(url)} already holds data (")
+    assert "the demo needs an empty database" in again.output
+
+
+def test_demo_environment_lines_never_print_a_password_issue_11() -> None:
+    from epitrace.cli.demo import environment_lines
+
+    assert environment_lines("postgresql+psycopg://bob:s3cret@db.example/demo", date(2026, 3, 4)).splitlines() == [
+        "To use the command line on this outbreak, run in your shell:",
+        "export EPITRACE_DATABASE_URL='postgresql+psycopg://bob:***@db.example/demo'"
+        "  # put the password back in place of ***",
+        "export EPITRACE_TODAY=2026-03-04",
+    ]

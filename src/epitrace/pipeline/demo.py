@@ -9,14 +9,16 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
-from epitrace.errors import InputError
+from epitrace.errors import Conflict, InputError
 from epitrace.files import private_dir
 from epitrace.pipeline.evaluation import DemoSummary, summarise
 from epitrace.pipeline.report import summary_html
 from epitrace.pipeline.simulation import TRACER, Simulation, TeamBehaviour
 from epitrace.reports.report import ReportOptions, build_report
-from epitrace.storage.db import make_engine, read_session, write_session
+from epitrace.storage import simulated_team as team
+from epitrace.storage.db import is_initialised, make_engine, read_session, write_session
 from epitrace.storage.jurisdictions import add_jurisdiction
 from epitrace.storage.migrate import upgrade
 from epitrace.storage.scope import EVERYWHERE
@@ -25,8 +27,10 @@ console = Console()
 
 
 def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = False, host: str = "127.0.0.1",
-             port: int = 8000, behaviour: TeamBehaviour | None = None) -> DemoSummary:
-    """Run the demo into ``out`` (a fresh ``epitrace.db`` and ``report.html``); return the summary."""
+             port: int = 8000, behaviour: TeamBehaviour | None = None, database_url: str | None = None) -> DemoSummary:
+    """Run the demo into ``out`` (``report.html``, and a fresh ``epitrace.db`` unless ``database_url``
+    names an empty database to migrate and use instead); return the summary. The same seed gives the
+    same summary on SQLite and PostgreSQL (issue 11)."""
     if people < 100:
         raise InputError(f"--people must be at least 100 for a meaningful city, got {people}")
     if days < 3:
@@ -35,16 +39,19 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
 
     started = time.perf_counter()
     private_dir(out)  # the database and the report in it are personal (synthetic here, but the same code): 0700
-    db_path = out / "epitrace.db"
-    for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
-        stale.unlink(missing_ok=True)
+    if database_url is None:
+        db_path = out / "epitrace.db"
+        for stale in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+            stale.unlink(missing_ok=True)
+        database_url = f"sqlite:///{db_path}"
+    engine = make_engine(database_url)
+    _refuse_unless_empty(engine)
     with console.status(f"Generating a synthetic city of {people:,} people over {days} days (seed {seed})..."):
         outbreak = generate(SynthConfig(people=people, days=days, seed=seed))
     console.print(
         f"Synthetic city: {people:,} people, {outbreak.places.height:,} places, "
         f"{outbreak.infections.height:,} infections over {days} days."
     )
-    engine = make_engine(f"sqlite:///{db_path}")
     upgrade(engine)
     with write_session(engine) as session:
         for code, name, parent in outbreak.jurisdictions:
@@ -66,10 +73,33 @@ def run_demo(*, people: int, days: int, seed: int, out: Path, serve: bool = Fals
                                     first_day=outbreak.start_date, last_day=last_day),
         ), scope=EVERYWHERE, actor=TRACER)
     _print_summary(summary)
-    console.print(f"Report: {report}  Database: {db_path}  ({time.perf_counter() - started:.0f} s)")
+    console.print(f"Report: {report}  Database: {shown_url(engine)}  ({time.perf_counter() - started:.0f} s)")
     if serve:
         _serve(engine, last_day=last_day, host=host, port=port)
+    engine.dispose()
     return summary
+
+
+def shown_url(engine: Engine) -> str:
+    """The engine's database as the demo prints it: a SQLite file's path, else its URL without the password."""
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        return engine.url.database
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _refuse_unless_empty(engine: Engine) -> None:
+    """The demo writes a synthetic city into its database, so it only takes one without anyone's data."""
+    if not is_initialised(engine):
+        return
+    with read_session(engine) as session:
+        held = team.stored_rows(session)
+    if any(held.values()):
+        listed = ", ".join(f"{n:,} {table}" for table, n in held.items() if n)
+        raise Conflict(
+            f"the database at {engine.url.render_as_string(hide_password=True)} already holds data ({listed}); "
+            "the demo needs an empty database: create a new one for it, or leave out --database-url to use "
+            "a fresh SQLite file in the --out folder"
+        )
 
 
 DEMO_ACCOUNTS = [("tracer-d1", "tracer", "D1"), ("tracer-d2", "tracer", "D2"), ("supervisor", "supervisor", "CITY"),

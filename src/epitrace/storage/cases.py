@@ -126,7 +126,7 @@ def _convert_contacts(
             Contact.person_id == case.person_id,
             Contact.status == ContactStatus.ACTIVE.value,
             Contact.case_id != case.id,
-        )
+        ).order_by(Contact.id)
     ).all()
     for contact in contacts:
         contact.status = ContactStatus.BECAME_CASE.value
@@ -135,7 +135,7 @@ def _convert_contacts(
                 Task.contact_id == contact.id,
                 Task.kind == TaskKind.TEST.value,
                 Task.status == TaskStatus.OPEN.value,
-            )
+            ).order_by(Task.id).limit(1)
         )
         if test_task is not None:
             test_task.status, test_task.result, test_task.completed_on = TaskStatus.DONE.value, f"positive: {evidence}", result_on
@@ -239,7 +239,7 @@ def review_links_after_interview(session: Session, case: Case) -> int:
         select(TransmissionLink).where(
             TransmissionLink.infectee_case_id == case.id,
             TransmissionLink.certainty == LinkCertainty.PROBABLE.value,
-        )
+        ).order_by(TransmissionLink.id)
     ).all()
     for link in links:
         source = session.get_one(Case, link.infector_case_id)
@@ -271,7 +271,7 @@ def record_test_outcome(
             Task.kind == TaskKind.TEST.value,
             Task.status == TaskStatus.OPEN.value,
             Task.created_on <= collected_on,
-        )
+        ).order_by(Task.id)
     ).all()
     for task in tasks:
         task.status, task.result, task.completed_on = TaskStatus.DONE.value, f"{result}: {evidence}", result_on

@@ -15,10 +15,10 @@ EPOCH_SECONDS = pl.col("start").dt.epoch("s"), pl.col("end").dt.epoch("s")
 
 
 def exposure_windows_frame(session: Session) -> pl.DataFrame:
-    """Every exposure window: ``window_id, case_id, venue_id (place id), start, end`` (Unix s)."""
+    """Every exposure window: ``window_id, case_id, venue_id (place id), start, end`` (Unix s), by id."""
     rows = session.execute(
         select(ExposureWindow.id, ExposureWindow.case_id, ExposureWindow.place_id,
-               ExposureWindow.start_at, ExposureWindow.end_at)
+               ExposureWindow.start_at, ExposureWindow.end_at).order_by(ExposureWindow.id)
     ).all()
     frame = pl.DataFrame(rows, schema=["window_id", "case_id", "venue_id", "start", "end"], orient="row",
                          schema_overrides={"start": pl.Datetime("us"), "end": pl.Datetime("us")})
@@ -26,8 +26,8 @@ def exposure_windows_frame(session: Session) -> pl.DataFrame:
 
 
 def case_visits_frame(session: Session) -> pl.DataFrame:
-    """Every case visit as a presence: ``person_id`` (the case id), ``venue_id, start, end``."""
-    rows = session.execute(select(Visit.case_id, Visit.place_id, Visit.start_at, Visit.end_at)).all()
+    """Every case visit as a presence: ``person_id`` (the case id), ``venue_id, start, end``, by visit id."""
+    rows = session.execute(select(Visit.case_id, Visit.place_id, Visit.start_at, Visit.end_at).order_by(Visit.id)).all()
     frame = pl.DataFrame(rows, schema=["person_id", "venue_id", "start", "end"], orient="row",
                          schema_overrides={"start": pl.Datetime("us"), "end": pl.Datetime("us")})
     return frame.with_columns(*EPOCH_SECONDS)

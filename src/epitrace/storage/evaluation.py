@@ -17,19 +17,21 @@ from epitrace.storage.models import Case, Contact, Task, TransmissionLink, Venue
 
 def case_persons(session: Session) -> dict[int, int]:
     """Case id -> person id, for every case."""
-    return dict(session.execute(select(Case.id, Case.person_id)).tuples().all())
+    return dict(session.execute(select(Case.id, Case.person_id).order_by(Case.id)).tuples().all())
 
 
 def links(session: Session) -> list[tuple[int, int, str, str]]:
     """Every link as (infector case, infectee case, certainty, source)."""
     return list(session.execute(select(TransmissionLink.infector_case_id, TransmissionLink.infectee_case_id,
-                                       TransmissionLink.certainty, TransmissionLink.source)).tuples())
+                                       TransmissionLink.certainty, TransmissionLink.source)
+                                .order_by(TransmissionLink.id)).tuples())
 
 
 def days_result_to_interview(session: Session) -> list[int]:
     """For every interviewed case, days from the result to the interview."""
     return [(interviewed - reported).days for reported, interviewed in
-            session.execute(select(Case.reported_on, Case.interviewed_on).where(Case.interviewed_on.is_not(None)))]
+            session.execute(select(Case.reported_on, Case.interviewed_on).where(Case.interviewed_on.is_not(None))
+                            .order_by(Case.id))]
 
 
 def counts(session: Session, *, today: date) -> dict[str, int]:

@@ -62,7 +62,7 @@ def get_or_create_place(session: Session, spec: PlaceSpec) -> Place:
         query = query.where(Place.external_ref == spec.external_ref)
     else:
         query = query.where(Place.name == spec.name, Place.kind == spec.kind, Place.lat == spec.lat, Place.lon == spec.lon)
-    place = session.scalar(query.limit(1))
+    place = session.scalar(query.order_by(Place.id).limit(1))
     if place is None:
         place = Place(
             kind=spec.kind,
@@ -198,7 +198,8 @@ def derive_windows(session: Session, case: Case) -> list[ExposureWindow]:
     )
     existing = {w.visit_id: w for w in session.scalars(select(ExposureWindow).where(ExposureWindow.case_id == case.id))}
     windows = []
-    for visit in session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.confirmed.is_(True)).order_by(Visit.start_at)):
+    for visit in session.scalars(select(Visit).where(Visit.case_id == case.id, Visit.confirmed.is_(True))
+                               .order_by(Visit.start_at, Visit.id)):
         clipped = clip_to_period(
             visit.start_at.replace(tzinfo=timezone.utc), visit.end_at.replace(tzinfo=timezone.utc), period
         )

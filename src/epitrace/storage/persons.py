@@ -145,7 +145,7 @@ def _record_candidates(session: Session, person: Person) -> int:
             Person.date_of_birth == person.date_of_birth,
             Person.id != person.id,
             Person.merged_into_id.is_(None),
-        )
+        ).order_by(Person.id)
     )
     created = 0
     for other in born_same_day:

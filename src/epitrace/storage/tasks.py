@@ -76,7 +76,7 @@ def schedule_follow_up(
     open_tasks = [
         OpenTask(t.id, TaskKind(t.kind), t.due_on, t.reason)
         for t in session.scalars(select(Task).where(Task.person_id == person_id, Task.status == TaskStatus.OPEN.value,
-                                                    Task.kind.in_(FOLLOW_UP_KINDS)))
+                                                    Task.kind.in_(FOLLOW_UP_KINDS)).order_by(Task.id))
     ]
     change = join_schedule(open_tasks, plan, exposure=exposure)
     for task_id, reason in change.extend:
@@ -127,7 +127,7 @@ def close_task(session: Session, task: Task, *, result: str, on: date, actor: Ac
 def cancel_open_tasks(session: Session, *, contact_id: int, why: str, on: date) -> int:
     """Cancel every open task of a contact (e.g. the contact became a case)."""
     tasks = session.scalars(
-        select(Task).where(Task.contact_id == contact_id, Task.status == TaskStatus.OPEN.value)
+        select(Task).where(Task.contact_id == contact_id, Task.status == TaskStatus.OPEN.value).order_by(Task.id)
     ).all()
     for task in tasks:
         task.status = TaskStatus.CANCELLED.value

@@ -52,6 +52,7 @@ def colocate_cases(session: Session, *, min_overlap_s: int = DEFAULT_MIN_OVERLAP
         exposures.join(windows.select("window_id", "case_id", "venue_id"), on="window_id")
         .rename({"person_id": "exposed_case", "case_id": "source_case"})
         .filter(pl.col("exposed_case") != pl.col("source_case"))
+        .sort("window_id", "exposed_case")  # one row per (window, exposed case): a join's order is not guaranteed
     )
     if pairs.is_empty():
         return ColocationReport(0, 0, 0, 0)
@@ -63,8 +64,10 @@ def colocate_cases(session: Session, *, min_overlap_s: int = DEFAULT_MIN_OVERLAP
     names = {pid: ("a shared home" if pid in homes else name) for pid, name in names.items()}
     linked = store.linked_pairs(session)
     proposed = 0
-    # The longest shared time per (source, exposed) pair is the evidence shown.
-    best = pairs.sort("overlap_s", descending=True).unique(["source_case", "exposed_case"], keep="first")
+    # The longest shared time per (source, exposed) pair is the evidence shown; of equally long ones, the
+    # earliest (a total order, so the same seed proposes the same links on every backend: issue 11).
+    best = (pairs.sort(["overlap_s", "first_start", "window_id"], descending=[True, False, False])
+            .unique(["source_case", "exposed_case"], keep="first", maintain_order=True))
     rows = best.to_dicts()
     # When two cases could have infected each other, the one who showed signs first is the source.
     rows.sort(key=lambda r: (_first_sign(cases[r["source_case"]]), r["source_case"], r["exposed_case"]))
@@ -87,7 +90,7 @@ def colocate_cases(session: Session, *, min_overlap_s: int = DEFAULT_MIN_OVERLAP
         linked.add(frozenset((source.id, exposed.id)))
         proposed += 1
     touched = added = 0
-    for (venue_id,), group in pairs.group_by(["venue_id"], maintain_order=True):
+    for (venue_id,), group in pairs.sort("venue_id", maintain_order=True).group_by(["venue_id"], maintain_order=True):
         members = set(group["exposed_case"].to_list()) | set(group["source_case"].to_list())
         first, last = _utc(group["first_start"].min()), _utc(group["last_end"].max())  # type: ignore[arg-type]
         evidence = (f"{len(members)} cases at {names.get(venue_id, venue_id)} at overlapping times between "

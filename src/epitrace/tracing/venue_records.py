@@ -98,7 +98,8 @@ def screen_venue_records(
     )
     session.add(screening)
     session.flush()
-    matched = visitors.join(exposures.rename({"person_id": "row"}), on="row")
+    # In the file's row order: contacts (and persons) are made in it, and a join's order is not guaranteed.
+    matched = visitors.join(exposures.rename({"person_id": "row"}), on="row").sort("row")
     case_person = session.get_one(Person, session.get_one(Case, window.case_id).person_id)
     case_identity = Identity(case_person.given_name, case_person.family_name, case_person.date_of_birth,
                              case_person.phone, case_person.national_id)
