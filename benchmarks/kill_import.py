@@ -25,7 +25,7 @@ whole run and a little past its end, plus a fifth of the trials aimed at the COM
   reference, and ``audit verify`` pass again.
 
 Where the kill landed is told two ways: by the phases of an instrumented clean run (start-up and
-reading the file, checking against the database, writing rows, COMMIT, exit), and by a sign read
+reading the file, checking against the database, writing rows, COMMIT, committed), and by a sign read
 from the database just before the kill: on PostgreSQL whether the importer's transaction had
 written (``pg_stat_activity.backend_xid``), on SQLite whether it held the WAL write lock
 (``/proc/locks``: taken at ``BEGIN IMMEDIATE``, so also while checking) and how big the WAL was.
@@ -68,7 +68,7 @@ AUDIT_ID_TABLES = {"person": "person", "case": "case_record", "lab result": "lab
 """Audit record types whose ``record_id`` is a row id, and the table it numbers."""
 SKIPPED_COLUMNS = {"audit_event": {"hash", "prev_hash"}}
 """Columns derived from wall-clock values (the chain's hashes cover each entry's time)."""
-PHASES = ("start-up+read", "check", "write", "commit", "exit")
+PHASES = ("start-up+read", "check", "write", "commit", "committed")
 # Run inside the calibration import only: notes when the first statement, the first INSERT and the COMMIT happen.
 PROBE = """
 import atexit, sys, time
@@ -88,7 +88,7 @@ def _commit(conn):
     marks["commit"] = time.monotonic()  # the last COMMIT is the import's
 @event.listens_for(Session, "after_commit")
 def _committed(session):
-    marks["exit"] = time.monotonic()
+    marks["committed"] = time.monotonic()
 atexit.register(lambda: sys.stderr.write("PROBE " + repr(marks) + "\\n"))
 sys.argv = ["epitrace", *sys.argv[1:]]
 from epitrace.cli import main
@@ -439,9 +439,10 @@ def kill_import(url: str, lab_file: Path, moment: Moment) -> tuple[int, float, s
             sign_now = (lambda: _postgresql_sign(probe)) if probe is not None else (
                 lambda: _sqlite_sign(url, process.pid))
             while process.poll() is None and time.monotonic() < deadline:
-                if moment.wal_bytes is not None:  # no sleep: the COMMIT writes its WAL in milliseconds
+                if moment.wal_bytes is not None:  # a short sleep: the COMMIT writes its WAL in milliseconds
                     if (wal := wal_size(url)) >= moment.wal_bytes:
                         break
+                    time.sleep(0.0002)
                 elif moment.after_writing is not None and writing_since is None:
                     if writing(sign_now()):
                         writing_since = time.monotonic()
@@ -532,7 +533,7 @@ def kill_moments(trials: int, phases: Phases, *, seed: int) -> list[Moment]:
             moments.append(Moment(3 * phases.duration, wal_bytes=rng.randint(1, phases.wal_bytes)))
         else:
             commit = phases.starts.get("commit", phases.duration)
-            moments.append(Moment(rng.uniform(commit - 0.06, phases.starts.get("exit", commit) + 0.06)))
+            moments.append(Moment(rng.uniform(commit - 0.06, phases.starts.get("committed", commit) + 0.06)))
     rng.shuffle(moments)
     return moments
 
