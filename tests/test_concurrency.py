@@ -4,8 +4,6 @@ the audit chain verifies (issue 11, point 6)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -15,22 +13,12 @@ from sqlalchemy import select
 from epitrace.storage.db import make_engine, read_session
 from epitrace.storage.models import Case, Task
 from tests.backends import database_url
-
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "concurrency.py"
-
-
-def _benchmark():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("concurrency_benchmark", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+from tests.scripts import load_benchmark
 
 
 @pytest.mark.slow
 def test_fifty_tracers_for_twenty_seconds_lose_nothing(tmp_path: Path) -> None:
-    bench = _benchmark()
+    bench = load_benchmark("concurrency.py", name="concurrency_benchmark")
     url = database_url(tmp_path, "concurrency")
     outcome = bench.run(url, tracers=50, seconds=20, workers=4, cases=100, baseline_seconds=0)
     print(bench.report(outcome, backend=url.split(":")[0], workers=4))

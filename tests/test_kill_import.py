@@ -7,29 +7,19 @@ seen in its write transaction, so it lands there whatever the machine's speed), 
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.backends import POSTGRES, database_url
+from tests.scripts import load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "kill_import.py"
 ROWS = 300
 
 
-def _load():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("kill_import", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
-
-ki = _load()
+ki = load_benchmark("kill_import.py")
 
 
 @pytest.mark.slow

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -14,20 +11,9 @@ import pytest
 
 from epitrace.domain.publication import PlaceFacts, redact
 from epitrace.engine import haversine_m, match
+from tests.scripts import load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "notification_quality.py"
-
-
-def _load():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("notification_quality", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-nq = _load()
+nq = load_benchmark("notification_quality.py")
 
 DAY0 = 1_772_409_600  # 2026-03-02T00:00Z
 H, MIN = 3600, 60

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio.to_thread
@@ -70,24 +71,36 @@ def _wait_out(holder: subprocess.Popen, engine, monkeypatch) -> None:  # type: i
         holder.kill()
 
 
+class Overlap:
+    """How many threads were inside a block at once, at most."""
+
+    def __init__(self) -> None:
+        self.inside = self.most = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def inside_for(self, seconds: float) -> Iterator[None]:
+        with self._lock:
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+        time.sleep(seconds)
+        yield
+        with self._lock:
+            self.inside -= 1
+
+
 @needs_sqlite("the writers' queue of a SQLite file")
 def test_threads_of_one_process_write_one_at_a_time_and_all_get_their_turn(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'threads.db'}")
     with write_session(engine) as session:
         session.execute(text("CREATE TABLE t (n INTEGER)"))
-    inside, most = 0, 0
-    count = threading.Lock()
+    overlap = Overlap()
 
     def writer(n: int) -> None:
-        nonlocal inside, most
         with write_session(engine) as session:
-            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
-            with count:
-                inside += 1
-                most = max(most, inside)
-            time.sleep(0.005)
-            with count:
-                inside -= 1
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})  # its first statement: its turn
+            with overlap.inside_for(0.005):
+                pass
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
     for thread in threads:
@@ -96,7 +109,7 @@ def test_threads_of_one_process_write_one_at_a_time_and_all_get_their_turn(tmp_p
         thread.join()
     with write_session(engine) as session:
         assert sorted(session.execute(text("SELECT n FROM t")).scalars()) == list(range(16))
-    assert most == 1
+    assert overlap.most == 1
     assert queue_for(str(tmp_path / "threads.db")) is queue_for(str(tmp_path / "." / "threads.db"))
     engine.dispose()
 
@@ -149,20 +162,13 @@ def test_more_waiting_requests_than_threads_do_not_stall_the_process() -> None:
 
 def test_the_cap_lets_that_many_requests_in_at_once() -> None:
     app = FastAPI()
-    inside, most = 0, 0
-    count = threading.Lock()
+    overlap = Overlap()
 
     @app.get("/work")
     def work() -> dict:
-        nonlocal inside, most
-        with count:
-            inside += 1
-            most = max(most, inside)
-        time.sleep(0.05)
-        with count:
-            inside -= 1
-        return {}
+        with overlap.inside_for(0.05):
+            return {}
 
     app.add_middleware(RequestsInFlight, limit=3)
     assert asyncio.run(_many(app, 12, threads=40)) == [200] * 12
-    assert most == 3
+    assert overlap.most == 3
