@@ -415,3 +415,16 @@ def test_demo_environment_lines_never_print_a_password_issue_11() -> None:
         "  # put the password back in place of ***",
         "export EPITRACE_TODAY=2026-03-04",
     ]
+
+
+def test_the_demo_without_a_url_starts_afresh_each_time(tmp_path, monkeypatch) -> None:
+    """`make demo` twice: the second run replaces the demo's own SQLite file, it is not refused as a
+    database holding data (that refusal is for --database-url)."""
+    from epitrace.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--people", "300", "--days", "3", "--out", "out", "--no-serve"]
+    for _ in range(2):
+        out = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert out.exit_code == 0, out.output
+    assert (tmp_path / "out" / "epitrace.db").exists()

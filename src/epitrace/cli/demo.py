@@ -35,8 +35,9 @@ def demo(
     from epitrace.storage.db import make_engine
     from epitrace.synth import SynthConfig
 
+    # Without --database-url, run_demo replaces the demo's own SQLite file (a second `make demo` starts afresh).
+    run_demo(people=people, days=days, seed=seed, out=out, serve=False, database_url=database_url)
     url = database_url or f"sqlite:///{(out / 'epitrace.db').resolve()}"
-    run_demo(people=people, days=days, seed=seed, out=out, serve=False, database_url=url)
     # The same "today" run_demo serves as: the outbreak's last simulated day.
     last_day = SynthConfig(people=people, days=days, seed=seed).start_date + timedelta(days=days - 1)
     typer.echo(environment_lines(url, last_day))
